@@ -1,0 +1,78 @@
+/**
+ * Every fixed limit and default, with where it comes from. Settings that a
+ * user may change have their default here and their variable in config/.
+ */
+
+export const EXTENSION_NAME = 'lambda-telemetry-otel';
+export const ENV_PREFIX = 'LAMBDA_TELEMETRY_OTEL_';
+
+/** Extensions API version path (lambda-apis.md §1). */
+export const EXTENSIONS_API_VERSION = '2020-01-01';
+/** Telemetry API version path (lambda-apis.md §2). */
+export const TELEMETRY_API_VERSION = '2022-07-01';
+/** Required on Managed Instances, backward compatible, recommended by AWS. */
+export const TELEMETRY_SCHEMA_VERSION = '2025-01-29';
+
+/** Lambda only delivers to this host; the subscription URI always names it. */
+export const SANDBOX_HOST = 'sandbox.localdomain';
+/** When `sandbox.localdomain` does not resolve (local runs), bind here. */
+export const LOOPBACK_HOST = '127.0.0.1';
+/** A name lookup that hangs (no DNS here) must not hold init longer. */
+export const HOST_LOOKUP_TIMEOUT_MS = 250;
+
+/** Telemetry API buffering limits (lambda-apis.md §2.1 table). */
+export const BUFFER_LIMITS = {
+  maxItems: { min: 1_000, max: 10_000 },
+  maxBytes: { min: 262_144, max: 1_048_576 },
+  timeoutMs: { min: 25, max: 30_000 },
+} as const;
+
+/**
+ * Our buffering defaults: the smallest items and bytes Lambda allows (less
+ * memory in Lambda's own buffer, which counts against the function) and the
+ * shortest timeout, so an invocation's telemetry reaches us within 25 ms of
+ * being produced, as the OTel collector layer and Datadog do.
+ */
+export const DEFAULT_BUFFERING = {
+  maxItems: 1_000,
+  maxBytes: 262_144,
+  timeoutMs: 25,
+} as const;
+
+/**
+ * Lambda posts bodies of up to 2 x maxBytes plus metadata (lambda-apis.md
+ * §2.2); anything past this slack over that is not one of Lambda's batches.
+ */
+export const LISTENER_BODY_SLACK_BYTES = 262_144;
+
+/**
+ * SHUTDOWN leaves external extensions at most 2,000 ms, part of which the
+ * runtime has used by the time the event arrives; when `deadlineMs` is not a
+ * plausible epoch we assume this much is left from receipt.
+ */
+export const SHUTDOWN_FALLBACK_BUDGET_MS = 1_500;
+/** A SHUTDOWN deadline further away than this is not an epoch-ms deadline. */
+export const SHUTDOWN_PLAUSIBLE_MAX_MS = 30_000;
+/** Kept back from every deadline for the exit itself (SIGKILL comes at it). */
+export const DEADLINE_MARGIN_MS = 100;
+
+/** Default bound of one export request, before the deadline applies. */
+export const DEFAULT_EXPORT_TIMEOUT_MS = 5_000;
+/** One request body of the raw format stays under this. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1_048_576;
+
+/**
+ * Queue bounds for a 128 MB function: 16 MiB of serialized events, which is
+ * about 40-60 MiB of heap at the JS object overhead we measured, and 50,000
+ * events (five full 10,000-item Telemetry API batches).
+ */
+export const DEFAULT_MAX_QUEUE_EVENTS = 50_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1_048_576;
+
+/** Timer flush period (Managed Instances, and a backup elsewhere). */
+export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
+
+/** Waiting at SHUTDOWN for telemetry still on its way (the last report). */
+export const DEFAULT_SHUTDOWN_WAIT_MS = 400;
+
+export const DEFAULT_MIN_BATCH_SIZE = 1;

@@ -1,0 +1,186 @@
+/**
+ * `node dist/emulator/cli.mjs demo`: runs the built layer's extension under
+ * the local Lambda emulator against a local receiver, prints what arrived
+ * and the figures, and exits 0 only if every event arrived and every
+ * SHUTDOWN ended with the extension gone before its deadline.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LambdaEmulator } from './emulator.js';
+import { checkRaw, runScenario } from './scenario.js';
+import { Sink } from './sink.js';
+
+const HELP = `usage: cli.mjs demo [--extension PATH] [--invocations N] [--verbose]
+
+Runs PATH (default dist/layer/extensions/lambda-telemetry-otel) under the
+local Lambda emulator: a cold start, invocations (TEXT and JSON logs, a
+failure, a timeout and its reset), a suppressed init, a logsDropped, a
+SnapStart restore, then SHUTDOWN. The extension exports to a local receiver.`;
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      extension: {
+        type: 'string',
+        default: 'dist/layer/extensions/lambda-telemetry-otel',
+      },
+      invocations: { type: 'string', default: '5' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const extensionPath = resolve(values.extension);
+  if (!existsSync(extensionPath)) {
+    console.error(`no extension at ${extensionPath}: run npm run build first`);
+    return 2;
+  }
+  const sink = new Sink();
+  const url = await sink.start();
+  console.log(
+    'lambda-telemetry-otel demo: the built layer under the local Lambda emulator'
+  );
+  console.log(`  extension ${extensionPath}`);
+  console.log(`  receiver  ${url}\n`);
+  const started = Date.now();
+  let emu: LambdaEmulator;
+  try {
+    emu = await runScenario({
+      extensionPath,
+      invocations: Number(values.invocations),
+      env: {
+        DISPATCH_POST_URI: url,
+        DISPATCH_FORMAT: 'raw',
+        // The emulator delivers to 127.0.0.1 whatever sandbox.localdomain
+        // resolves to on this machine.
+        LAMBDA_TELEMETRY_OTEL_LISTENER_HOST: '127.0.0.1',
+      },
+      ...(values.verbose
+        ? { onOutput: (line: string) => console.log(`  [extension] ${line}`) }
+        : {}),
+    });
+  } finally {
+    await sink.close();
+  }
+  const events = sink.rawEvents();
+  printArrivals(events);
+  const check = checkRaw(emu, events);
+  const ok = printFigures(emu, check, Date.now() - started);
+  return ok ? 0 : 1;
+}
+
+function printArrivals(events: unknown[]): void {
+  console.log(`What the receiver got (${events.length} events):`);
+  const byRequest = new Map<string, string[]>();
+  const other: string[] = [];
+  for (const e of events as { type?: string; record?: unknown }[]) {
+    const type = e.type ?? '?';
+    const record = e.record as Record<string, unknown> | string | undefined;
+    let id: string | undefined;
+    let label = type;
+    if (record && typeof record === 'object') {
+      id = typeof record.requestId === 'string' ? record.requestId : undefined;
+      if (typeof record.status === 'string') label += `(${record.status})`;
+      const metrics = record.metrics as Record<string, number> | undefined;
+      if (type === 'platform.report' && metrics) {
+        label += ` ${metrics.durationMs?.toFixed(1)} ms, billed ${metrics.billedDurationMs ?? '-'} ms`;
+      }
+    } else if (typeof record === 'string' && type === 'function') {
+      id = record.split('\t')[1];
+      if (!id || !/^[0-9a-f-]{36}$/.test(id)) id = undefined;
+    }
+    if (type === 'function' || type === 'extension') label = type;
+    if (id) {
+      const list = byRequest.get(id) ?? [];
+      list.push(label);
+      byRequest.set(id, list);
+    } else {
+      other.push(label);
+    }
+  }
+  for (const [id, labels] of byRequest) {
+    console.log(`  ${id.slice(0, 8)}  ${collapse(labels)}`);
+  }
+  console.log(`  (no request id)  ${collapse(other)}\n`);
+}
+
+/** "function, function, function" -> "function x3". */
+function collapse(labels: string[]): string {
+  const out: string[] = [];
+  let i = 0;
+  while (i < labels.length) {
+    let j = i;
+    while (j < labels.length && labels[j] === labels[i]) j++;
+    out.push(j - i > 1 ? `${labels[i]} x${j - i}` : (labels[i] as string));
+    i = j;
+  }
+  return out.join(', ');
+}
+
+function printFigures(
+  emu: LambdaEmulator,
+  check: ReturnType<typeof checkRaw>,
+  elapsedMs: number
+): boolean {
+  let ok = true;
+  console.log('Figures (from timestamps):');
+  for (const [i, l] of emu.launches.entries()) {
+    const exit =
+      l.shutdownDeadlineMs === undefined
+        ? 'no SHUTDOWN'
+        : l.exitedBeforeDeadline
+          ? `exited ${l.exitCode} ${(l.shutdownDeadlineMs - (l.exitedAt ?? 0)).toFixed(0)} ms before the ${l.shutdownReason} deadline`
+          : `MISSED the ${l.shutdownReason} deadline${l.killed ? ' (SIGKILL)' : ''}`;
+    if (!l.exitedBeforeDeadline) ok = false;
+    console.log(
+      `  environment ${i + 1} (${l.initializationType}, ${l.phase}): init ${l.initMs ?? '-'} ms (spawn to first /next); ${exit}`
+    );
+  }
+  const overheads = emu.invocations
+    .map((v) => v.extensionOverheadMs)
+    .filter((v): v is number => v !== undefined)
+    .sort((a, b) => a - b);
+  const pct = (p: number): number =>
+    overheads[
+      Math.min(overheads.length - 1, Math.floor((p / 100) * overheads.length))
+    ] ?? 0;
+  console.log(
+    `  invocations: ${emu.invocations.length}; extension overhead (runtimeDone to /next) p50 ${pct(50)} ms, max ${overheads.at(-1) ?? 0} ms`
+  );
+  const timedOut = emu.invocations.filter((v) => v.extensionTimedOut).length;
+  if (timedOut > 0) {
+    ok = false;
+    console.log(
+      `  ${timedOut} invocation(s) held past the function deadline by the extension`
+    );
+  }
+  const complete = check.arrived === check.expected;
+  if (!complete) ok = false;
+  console.log(
+    `  platform + function events: ${check.arrived}/${check.expected} arrived${check.duplicates ? `, ${check.duplicates} duplicate(s)` : ''}`
+  );
+  console.log(
+    `  extension lines: ${check.extensionArrived}/${check.extensionDelivered} accepted by the listener arrived; ${check.extensionUndeliverable} written after the final flush`
+  );
+  if (check.extensionArrived !== check.extensionDelivered) ok = false;
+  for (const m of check.missing.slice(0, 5))
+    console.log(`  missing: ${m.slice(0, 160)}`);
+  console.log(
+    `\n${ok ? 'PASS' : 'FAIL'} in ${(elapsedMs / 1000).toFixed(1)} s`
+  );
+  return ok;
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'demo') {
+  demo(rest).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    }
+  );
+} else {
+  console.log(HELP);
+  process.exit(command === undefined || command === '--help' ? 0 : 2);
+}

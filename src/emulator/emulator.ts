@@ -1,0 +1,664 @@
+/**
+ * A local Lambda execution environment for one extension executable: it
+ * launches the executable with the Lambda environment, plays the runtime
+ * (platform events, function log lines, INVOKE / SHUTDOWN), freezes the
+ * process between invocations as Lambda does, and measures the extension
+ * from timestamps: init time, per-invocation overhead, exit by the deadline.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { type EmulatedEvent, TelemetryDelivery } from './delivery.js';
+import { type ExtensionState, RuntimeApi } from './runtime-api.js';
+
+export interface EmulatorOptions {
+  /** The executable, as it would sit in /opt/extensions. */
+  extensionPath: string;
+  /** Variables for the extension on top of the Lambda ones. */
+  env?: Record<string, string | undefined>;
+  /** Inherited environment (PATH and friends); default process.env. */
+  baseEnv?: Record<string, string | undefined>;
+  functionName?: string;
+  functionVersion?: string;
+  memoryMb?: number;
+  region?: string;
+  accountId?: string;
+  /** SIGSTOP the extension while frozen, as Lambda does. Default true. */
+  freezeProcess?: boolean;
+  /** Turn the extension's own output into `extension` events. Default true. */
+  captureExtensionOutput?: boolean;
+  /** Whole shutdown phase (external extensions present): 2,000 ms. */
+  shutdownBudgetMs?: number;
+  /** Share of it the runtime uses before extensions get SHUTDOWN. */
+  runtimeShutdownMs?: number;
+  /** Bound on the extension's init (Lambda: 10 s for the whole phase). */
+  initTimeoutMs?: number;
+  managedInstances?: boolean;
+  telemetryUnsupported?: boolean;
+  /** Each line the extension writes (stdout and stderr). */
+  onOutput?: (line: string) => void;
+}
+
+export interface LaunchRecord {
+  pid: number | undefined;
+  initializationType: string;
+  phase: 'init' | 'invoke';
+  spawnedAt: number;
+  registeredAt?: number;
+  subscribedAt?: number;
+  firstNextAt?: number;
+  /** Spawn to first /next: the extension's share of the cold start. */
+  initMs?: number;
+  exitedAt?: number;
+  exitCode?: number | null;
+  signal?: NodeJS.Signals | null;
+  shutdownReason?: string;
+  shutdownDeadlineMs?: number;
+  /** Exited by itself before the SHUTDOWN deadline. */
+  exitedBeforeDeadline?: boolean;
+  killed?: boolean;
+}
+
+export interface InvocationRecord {
+  requestId: string;
+  status: string;
+  startedAt: number;
+  runtimeDoneAt: number;
+  /** When the extension called /next after this INVOKE. */
+  nextAt?: number;
+  /** runtimeDone to the extension's next /next (0 if it was waiting). */
+  extensionOverheadMs?: number;
+  /** The extension never came back before the function deadline. */
+  extensionTimedOut?: boolean;
+}
+
+export interface LogLine {
+  /** Milliseconds into the handler. */
+  atMs?: number;
+  level?: string;
+  /** The message (an object only makes sense for the `json` format). */
+  message: string | Record<string, unknown>;
+  /**
+   * `text`: the Node runtime's text format; `plain`: a bare line; `json`: a
+   * JSON-format record; `object`: JSON the function wrote itself, which
+   * Lambda passes on parsed, as `fields` alone (no message key).
+   */
+  format?: 'text' | 'plain' | 'json' | 'object';
+  /** Extra keys of a JSON record. */
+  fields?: Record<string, unknown>;
+}
+
+export interface InvocationSpec {
+  requestId?: string;
+  handlerMs?: number;
+  lines?: LogLine[];
+  status?: 'success' | 'error' | 'failure' | 'timeout';
+  errorType?: string;
+  /** Function timeout (deadline = start + timeoutMs). */
+  timeoutMs?: number;
+  traced?: boolean;
+  /** Extra report metrics (initDurationMs, restoreDurationMs...). */
+  reportMetrics?: Record<string, number>;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const sleep = (ms: number): Promise<void> =>
+  new Promise((r) => setTimeout(r, ms));
+
+export function xrayHeader(sampled = true): {
+  traceId: string;
+  value: string;
+  parent: string;
+} {
+  const epoch = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  const rest = randomBytes(12).toString('hex');
+  const parent = randomBytes(8).toString('hex');
+  return {
+    traceId: epoch + rest,
+    parent,
+    value: `Root=1-${epoch}-${rest};Parent=${parent};Sampled=${sampled ? 1 : 0}`,
+  };
+}
+
+export class LambdaEmulator {
+  readonly api: RuntimeApi;
+  readonly launches: LaunchRecord[] = [];
+  readonly invocations: InvocationRecord[] = [];
+  /** One per subscription, across launches. */
+  readonly deliveries: TelemetryDelivery[] = [];
+  /** Every line the extension wrote. */
+  readonly output: string[] = [];
+  private _child: ChildProcess | undefined;
+  private _launch: LaunchRecord | undefined;
+  private _exited: Promise<void> = Promise.resolve();
+  private _frozen = false;
+  private _initDurationMs: number | undefined;
+  private _restoreDurationMs: number | undefined;
+  private readonly _o: Required<
+    Pick<
+      EmulatorOptions,
+      | 'functionName'
+      | 'functionVersion'
+      | 'memoryMb'
+      | 'region'
+      | 'accountId'
+      | 'freezeProcess'
+      | 'captureExtensionOutput'
+      | 'shutdownBudgetMs'
+      | 'runtimeShutdownMs'
+      | 'initTimeoutMs'
+    >
+  > &
+    EmulatorOptions;
+
+  constructor(opts: EmulatorOptions) {
+    this._o = {
+      functionName: 'demo-function',
+      functionVersion: '$LATEST',
+      memoryMb: 128,
+      region: 'us-east-1',
+      accountId: '123456789012',
+      freezeProcess: true,
+      captureExtensionOutput: true,
+      shutdownBudgetMs: 2_000,
+      runtimeShutdownMs: 300,
+      initTimeoutMs: 10_000,
+      ...opts,
+    };
+    this.api = new RuntimeApi({
+      functionName: this._o.functionName,
+      functionVersion: this._o.functionVersion,
+      handler: 'index.handler',
+      accountId: this._o.accountId,
+      managedInstances: this._o.managedInstances ?? false,
+      telemetryUnsupported: this._o.telemetryUnsupported ?? false,
+      executables: () => [basename(this._o.extensionPath)],
+      onRegister: (ext) => this._onRegister(ext),
+      onSubscribe: (ext) => this._onSubscribe(ext),
+    });
+  }
+
+  get functionArn(): string {
+    return `arn:aws:lambda:${this._o.region}:${this._o.accountId}:function:${this._o.functionName}`;
+  }
+
+  get extension(): ExtensionState | undefined {
+    return [...this.api.extensions.values()][0];
+  }
+
+  get running(): boolean {
+    return this._child !== undefined && this._launch?.exitedAt === undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.api.start();
+  }
+
+  /** Emits an event to every current subscriber. */
+  emit(type: string, record: unknown, timeMs = Date.now()): void {
+    const event: EmulatedEvent = { time: iso(timeMs), type, record };
+    for (const d of this._currentDeliveries()) d.emit(event);
+  }
+
+  /**
+   * Starts a new execution environment: spawns the extension and plays the
+   * init phase. `phase: 'invoke'` is a suppressed init (re-run inside the
+   * first invoke after a reset). Resolves once init is over and frozen.
+   */
+  async launch(
+    opts: {
+      initializationType?: string;
+      phase?: 'init' | 'invoke';
+      restore?: boolean;
+    } = {}
+  ): Promise<LaunchRecord> {
+    this.api.reset();
+    const initializationType =
+      opts.initializationType ??
+      (this._o.managedInstances ? 'lambda-managed-instances' : 'on-demand');
+    const phase = opts.phase ?? 'init';
+    const record: LaunchRecord = {
+      pid: undefined,
+      initializationType,
+      phase,
+      spawnedAt: Date.now(),
+    };
+    this.launches.push(record);
+    this._launch = record;
+    this._frozen = false;
+    const env: Record<string, string | undefined> = {
+      ...(this._o.baseEnv ?? process.env),
+      AWS_LAMBDA_RUNTIME_API: this.api.address,
+      AWS_LAMBDA_FUNCTION_NAME: this._o.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: this._o.functionVersion,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this._o.memoryMb),
+      AWS_LAMBDA_INITIALIZATION_TYPE: initializationType,
+      AWS_REGION: this._o.region,
+      AWS_DEFAULT_REGION: this._o.region,
+      TZ: ':UTC',
+      ...this._o.env,
+    };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    record.spawnedAt = Date.now();
+    const child = spawn(this._o.extensionPath, [], {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this._child = child;
+    record.pid = child.pid;
+    this._exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        record.exitedAt = Date.now();
+        record.exitCode = code;
+        record.signal = signal;
+        resolve();
+      });
+      child.on('error', (err) => {
+        this.output.push(`spawn failed: ${err.message}`);
+        record.exitedAt = Date.now();
+        record.exitCode = -1;
+        resolve();
+      });
+    });
+    this._pipeOutput(child);
+
+    // Init ends when the extension parks in /next (or dies, or runs out of time).
+    const until = record.spawnedAt + this._o.initTimeoutMs;
+    while (
+      Date.now() < until &&
+      record.exitedAt === undefined &&
+      !this.api.allWaiting()
+    ) {
+      await sleep(2);
+    }
+    const ext = this.extension;
+    if (ext?.nextCalls[0] !== undefined) {
+      record.firstNextAt = ext.nextCalls[0];
+      record.initMs = record.firstNextAt - record.spawnedAt;
+    }
+    this.api.initDone = true;
+    const done = Date.now();
+    if (opts.restore) {
+      // SnapStart: the extension subscribed before the snapshot, so the
+      // restore phase is all it sees of this environment's start.
+      this.emit(
+        'platform.restoreStart',
+        {
+          functionName: this._o.functionName,
+          functionVersion: this._o.functionVersion,
+          runtimeVersion: 'nodejs:22.v40',
+          instanceMaxMemory: this._o.memoryMb,
+        },
+        record.spawnedAt
+      );
+      this.emit('platform.restoreRuntimeDone', { status: 'success' });
+      this.emit('platform.restoreReport', {
+        status: 'success',
+        metrics: { durationMs: done - record.spawnedAt },
+      });
+      this._restoreDurationMs = done - record.spawnedAt;
+    } else {
+      this._initDurationMs = done - record.spawnedAt;
+      this._emitInit(record.spawnedAt, done, initializationType, phase);
+    }
+    await this.freeze();
+    return record;
+  }
+
+  private _emitInit(
+    start: number,
+    end: number,
+    initializationType: string,
+    phase: string
+  ): void {
+    const durationMs = end - start;
+    this.emit(
+      'platform.initStart',
+      {
+        initializationType,
+        phase,
+        runtimeVersion: 'nodejs:22.v40',
+        runtimeVersionArn: `arn:aws:lambda:${this._o.region}::runtime:0123456789abcdef`,
+        functionName: this._o.functionName,
+        functionVersion: this._o.functionVersion,
+        instanceMaxMemory: this._o.memoryMb,
+      },
+      start
+    );
+    this.emit(
+      'platform.initRuntimeDone',
+      { initializationType, phase, status: 'success', spans: [] },
+      end
+    );
+    this.emit(
+      'platform.initReport',
+      { initializationType, phase, status: 'success', metrics: { durationMs } },
+      end
+    );
+  }
+
+  /** Lambda freezes once the runtime and every extension wait in /next. */
+  async freeze(): Promise<void> {
+    // Managed Instances run invocations concurrently and are not frozen.
+    if (this._frozen || this._o.managedInstances) return;
+    this._frozen = true;
+    for (const d of this._currentDeliveries()) d.setThawed(false);
+    await Promise.all(this._currentDeliveries().map((d) => d.idle()));
+    if (this._o.freezeProcess && this.running) this._child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (!this._frozen) return;
+    this._frozen = false;
+    if (this._o.freezeProcess && this.running) this._child?.kill('SIGCONT');
+    for (const d of this._currentDeliveries()) d.setThawed(true);
+  }
+
+  /** One invocation, start to report; the environment is frozen after it. */
+  async invoke(spec: InvocationSpec = {}): Promise<InvocationRecord> {
+    const requestId = spec.requestId ?? randomUUID();
+    const handlerMs = spec.handlerMs ?? 20;
+    const status = spec.status ?? 'success';
+    const timeoutMs = spec.timeoutMs ?? 3_000;
+    this.thaw();
+    const startedAt = Date.now();
+    const deadlineMs = startedAt + timeoutMs;
+    const trace = spec.traced === false ? undefined : xrayHeader();
+    const tracing = trace
+      ? {
+          spanId: randomBytes(8).toString('hex'),
+          type: 'X-Amzn-Trace-Id',
+          value: trace.value,
+        }
+      : undefined;
+    this.emit(
+      'platform.start',
+      {
+        requestId,
+        version: this._o.functionVersion,
+        ...(tracing ? { tracing } : {}),
+      },
+      startedAt
+    );
+    if (!this._o.managedInstances) {
+      this.api.send({
+        eventType: 'INVOKE',
+        deadlineMs,
+        requestId,
+        invokedFunctionArn: this.functionArn,
+        ...(trace
+          ? { tracing: { type: 'X-Amzn-Trace-Id', value: trace.value } }
+          : {}),
+      });
+    }
+
+    // The handler: its log lines over its run time.
+    const runFor = status === 'timeout' ? timeoutMs : handlerMs;
+    const lines = [...(spec.lines ?? [])].sort(
+      (a, b) => (a.atMs ?? 0) - (b.atMs ?? 0)
+    );
+    for (const line of lines) {
+      const at = startedAt + Math.min(line.atMs ?? 0, runFor);
+      if (at > Date.now()) await sleep(at - Date.now());
+      this.emit('function', this._functionRecord(line, requestId));
+    }
+    const end = startedAt + runFor;
+    if (end > Date.now()) await sleep(end - Date.now());
+    const runtimeDoneAt = Date.now();
+    const durationMs = runtimeDoneAt - startedAt;
+    const errorType =
+      spec.errorType ??
+      (status === 'timeout'
+        ? 'Sandbox.Timedout'
+        : status === 'success'
+          ? undefined
+          : 'Error');
+    const spanStart = iso(startedAt);
+    if (!this._o.managedInstances) {
+      this.emit(
+        'platform.runtimeDone',
+        {
+          requestId,
+          status,
+          ...(errorType ? { errorType } : {}),
+          metrics: { durationMs, producedBytes: 42 },
+          spans: [
+            {
+              name: 'responseLatency',
+              start: spanStart,
+              durationMs: Math.max(0, durationMs - 1),
+            },
+            {
+              name: 'responseDuration',
+              start: iso(runtimeDoneAt - 1),
+              durationMs: 0.5,
+            },
+            {
+              name: 'runtimeOverhead',
+              start: iso(runtimeDoneAt - 0.5),
+              durationMs: 0.4,
+            },
+          ],
+          ...(tracing ? { tracing } : {}),
+        },
+        runtimeDoneAt
+      );
+    }
+    const inv: InvocationRecord = {
+      requestId,
+      status,
+      startedAt,
+      runtimeDoneAt,
+    };
+    this.invocations.push(inv);
+
+    // Lambda waits for every extension's /next, up to the function deadline.
+    const ext = this.extension;
+    const callsBefore = ext
+      ? ext.nextCalls.filter((t) => t < startedAt).length
+      : 0;
+    while (this.running && ext && !ext.pending && Date.now() < deadlineMs)
+      await sleep(1);
+    const nextAt = ext ? ext.nextCalls[callsBefore] : undefined;
+    if (ext?.pending && nextAt !== undefined) {
+      inv.nextAt = nextAt;
+      inv.extensionOverheadMs = Math.max(0, nextAt - runtimeDoneAt);
+    } else if (this.running && !this._o.managedInstances) {
+      inv.extensionTimedOut = true;
+    }
+    const reportAt = Date.now();
+    const metrics: Record<string, number> = {
+      durationMs: reportAt - startedAt,
+      billedDurationMs: Math.ceil(reportAt - startedAt),
+      memorySizeMB: this._o.memoryMb,
+      maxMemoryUsedMB: Math.min(
+        this._o.memoryMb,
+        60 + (this.invocations.length % 7)
+      ),
+      ...spec.reportMetrics,
+    };
+    if (this._initDurationMs !== undefined) {
+      metrics.initDurationMs = this._initDurationMs;
+      this._initDurationMs = undefined;
+    }
+    if (this._restoreDurationMs !== undefined) {
+      metrics.restoreDurationMs = this._restoreDurationMs;
+      metrics.billedRestoreDurationMs = Math.ceil(this._restoreDurationMs);
+      this._restoreDurationMs = undefined;
+    }
+    const report = {
+      requestId,
+      status,
+      ...(errorType ? { errorType } : {}),
+      metrics: this._o.managedInstances
+        ? { durationMs: metrics.durationMs }
+        : metrics,
+      spans: [
+        {
+          name: 'extensionOverhead',
+          start: iso(runtimeDoneAt),
+          durationMs: inv.extensionOverheadMs ?? 0,
+        },
+      ],
+      ...(tracing ? { tracing } : {}),
+    };
+    if (status === 'timeout' || inv.extensionTimedOut) {
+      // A timeout resets the environment: SHUTDOWN first, and the report
+      // reaches the extension during its shutdown.
+      await this.shutdown('timeout', () =>
+        this.emit('platform.report', report, reportAt)
+      );
+      return inv;
+    }
+    this.emit('platform.report', report, reportAt);
+    await this.freeze();
+    return inv;
+  }
+
+  /**
+   * Ends the environment: SHUTDOWN to the extension with an epoch-ms
+   * deadline, then SIGKILL at that deadline if it has not exited.
+   */
+  async shutdown(
+    reason = 'spindown',
+    beforeWait?: () => void
+  ): Promise<LaunchRecord | undefined> {
+    const launch = this._launch;
+    if (!launch || !this._child) return launch;
+    this.thaw();
+    const shutdownStart = Date.now();
+    // The runtime gets SIGTERM and its share first (lambda-apis.md §1.6).
+    await sleep(Math.min(this._o.runtimeShutdownMs, 50));
+    const deadlineMs = shutdownStart + this._o.shutdownBudgetMs;
+    launch.shutdownReason = reason;
+    launch.shutdownDeadlineMs = deadlineMs;
+    if (this.running)
+      this.api.send({
+        eventType: 'SHUTDOWN',
+        deadlineMs,
+        shutdownReason: reason,
+      });
+    beforeWait?.();
+    let killTimer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      killTimer = setTimeout(
+        () => {
+          if (this.running) {
+            launch.killed = true;
+            this._child?.kill('SIGKILL');
+          }
+          resolve();
+        },
+        Math.max(0, deadlineMs - Date.now())
+      );
+    });
+    await Promise.race([this._exited, killed]);
+    clearTimeout(killTimer);
+    await this._exited;
+    launch.exitedBeforeDeadline =
+      !launch.killed &&
+      launch.exitedAt !== undefined &&
+      launch.exitedAt <= deadlineMs;
+    for (const d of this._currentDeliveries()) d.stop();
+    this._child = undefined;
+    return launch;
+  }
+
+  async close(): Promise<void> {
+    if (this.running) {
+      this._child?.kill('SIGCONT');
+      this._child?.kill('SIGKILL');
+      await this._exited;
+    }
+    for (const d of this.deliveries) d.stop();
+    await this.api.close();
+  }
+
+  private _functionRecord(line: LogLine, requestId: string): unknown {
+    const now = Date.now();
+    const level = line.level ?? 'INFO';
+    switch (line.format ?? 'text') {
+      case 'json':
+        return {
+          timestamp: iso(now),
+          level,
+          requestId,
+          message: line.message,
+          ...line.fields,
+        };
+      case 'object':
+        return { ...line.fields };
+      case 'plain':
+        return `${String(line.message)}\n`;
+      default:
+        return `${iso(now)}\t${requestId}\t${level}\t${String(line.message)}\n`;
+    }
+  }
+
+  private _currentDeliveries(): TelemetryDelivery[] {
+    const sub = this.extension?.subscription;
+    return this.deliveries.filter(
+      (d) => d.subscription === sub && sub !== undefined
+    );
+  }
+
+  private _onRegister(ext: ExtensionState): void {
+    if (this._launch) this._launch.registeredAt = ext.registeredAt;
+  }
+
+  private _onSubscribe(ext: ExtensionState): void {
+    const sub = ext.subscription;
+    if (!sub) return;
+    if (this._launch) this._launch.subscribedAt = Date.now();
+    const delivery = new TelemetryDelivery(sub, {
+      onDropped: (events, reason) => {
+        const bytes = events.reduce((n, e) => n + JSON.stringify(e).length, 0);
+        delivery.emit({
+          time: iso(Date.now()),
+          type: 'platform.logsDropped',
+          record: {
+            droppedBytes: bytes,
+            droppedRecords: events.length,
+            reason,
+          },
+        });
+      },
+    });
+    delivery.setThawed(!this._frozen);
+    this.deliveries.push(delivery);
+    delivery.emit({
+      time: iso(Date.now()),
+      type: 'platform.extension',
+      record: { name: ext.name, state: 'Ready', events: ext.events },
+    });
+    delivery.emit({
+      time: iso(Date.now()),
+      type: 'platform.telemetrySubscription',
+      record: { name: ext.name, state: 'Subscribed', types: sub.types },
+    });
+  }
+
+  private _pipeOutput(child: ChildProcess): void {
+    const onLine = (line: string): void => {
+      if (line === '') return;
+      this.output.push(line);
+      this._o.onOutput?.(line);
+      if (this._o.captureExtensionOutput) this.emit('extension', `${line}\n`);
+    };
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop() ?? '';
+        for (const p of parts) onLine(p);
+      });
+      stream?.on('end', () => {
+        if (rest) onLine(rest);
+        rest = '';
+      });
+    }
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The Extensions API and Telemetry API as Lambda serves them, on loopback:
+ * the status codes, headers and checks of lambda-apis.md §1-2. Part of the
+ * product (the demo and the tests run the real layer against it), and it
+ * imports nothing from the extension: it only speaks HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const SCHEMA_VERSIONS = ['2025-01-29', '2022-12-13', '2022-07-01'];
+export const TELEMETRY_TYPES = ['platform', 'function', 'extension'];
+export const BUFFERING_LIMITS = {
+  maxItems: [1_000, 10_000],
+  maxBytes: [262_144, 1_048_576],
+  timeoutMs: [25, 30_000],
+} as const;
+/** AWS documents 10,000 / 262,144 / 1,000 ms as the buffering defaults. */
+export const BUFFERING_DEFAULTS = {
+  maxItems: 10_000,
+  maxBytes: 262_144,
+  timeoutMs: 1_000,
+};
+
+export interface Buffering {
+  maxItems: number;
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+export interface Subscription {
+  schemaVersion: string;
+  types: string[];
+  buffering: Buffering;
+  /** As the extension sent it (host sandbox.localdomain). */
+  uri: string;
+  /** Where we actually connect: the same port on 127.0.0.1. */
+  target: URL;
+}
+
+export interface NextEventBody {
+  eventType: 'INVOKE' | 'SHUTDOWN';
+  [key: string]: unknown;
+}
+
+export interface ExtensionState {
+  id: string;
+  name: string;
+  events: string[];
+  registeredAt: number;
+  /** Times of each /event/next call. */
+  nextCalls: number[];
+  subscription?: Subscription;
+  subscriptionRejected?: string;
+  initError?: string;
+  exitError?: string;
+  pending?: { res: ServerResponse; since: number } | undefined;
+  queued: NextEventBody[];
+}
+
+export interface RuntimeApiOptions {
+  functionName: string;
+  functionVersion: string;
+  handler: string;
+  accountId: string;
+  /** Managed Instances: INVOKE registration is refused, schema 2025-01-29 only. */
+  managedInstances?: boolean;
+  /** Answer subscriptions with 202 "not supported", as SAM / RIE do. */
+  telemetryUnsupported?: boolean;
+  /** File names of the executables launched from /opt/extensions. */
+  executables: () => string[];
+  onRegister?: (ext: ExtensionState) => void;
+  onSubscribe?: (ext: ExtensionState) => void;
+  onNext?: (ext: ExtensionState) => void;
+}
+
+/** Error responses carry {errorType, errorMessage} (lambda-apis.md §1.5). */
+function fail(
+  res: ServerResponse,
+  status: number,
+  errorType: string,
+  errorMessage: string
+): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ errorType, errorMessage }));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class RuntimeApi {
+  readonly extensions = new Map<string, ExtensionState>();
+  /** Closed once every registered extension has called /next in init. */
+  initDone = false;
+  private _server: Server | undefined;
+  private _address = '';
+
+  constructor(private readonly _opts: RuntimeApiOptions) {}
+
+  /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */
+  get address(): string {
+    return this._address;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          this._route(req, res, Buffer.concat(chunks).toString('utf8'));
+        } catch (err) {
+          fail(res, 500, 'InternalServerError', String(err));
+        }
+      });
+    });
+    server.keepAliveTimeout = 0;
+    await new Promise<void>((resolve) =>
+      server.listen(0, '127.0.0.1', resolve)
+    );
+    this._server = server;
+    this._address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this._address;
+  }
+
+  async close(): Promise<void> {
+    for (const ext of this.extensions.values()) ext.pending?.res.destroy();
+    const server = this._server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  /** Forgets every extension and reopens registration (a reset / new sandbox). */
+  reset(): void {
+    for (const ext of this.extensions.values()) ext.pending?.res.destroy();
+    this.extensions.clear();
+    this.initDone = false;
+  }
+
+  /** Every registered extension is parked in /next. */
+  allWaiting(): boolean {
+    if (this.extensions.size === 0) return false;
+    for (const ext of this.extensions.values()) if (!ext.pending) return false;
+    return true;
+  }
+
+  /** Sends an event to every extension registered for it. */
+  send(event: NextEventBody): void {
+    for (const ext of this.extensions.values()) {
+      if (!ext.events.includes(event.eventType)) continue;
+      ext.queued.push(event);
+      this._deliver(ext);
+    }
+  }
+
+  private _deliver(ext: ExtensionState): void {
+    if (!ext.pending) return;
+    const event = ext.queued.shift();
+    if (!event) return;
+    const { res } = ext.pending;
+    ext.pending = undefined;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+    };
+    if (event.eventType === 'INVOKE') {
+      headers['lambda-extension-event-identifier'] = randomUUID();
+    }
+    res.writeHead(200, headers).end(JSON.stringify(event));
+  }
+
+  private _route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string
+  ): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'POST' && path === '/2020-01-01/extension/register') {
+      this._register(req, res, body);
+    } else if (
+      req.method === 'GET' &&
+      path === '/2020-01-01/extension/event/next'
+    ) {
+      this._next(req, res);
+    } else if (
+      req.method === 'POST' &&
+      (path === '/2020-01-01/extension/init/error' ||
+        path === '/2020-01-01/extension/exit/error')
+    ) {
+      this._error(
+        req,
+        res,
+        path.endsWith('init/error') ? 'init' : 'exit',
+        body
+      );
+    } else if (req.method === 'PUT' && path === '/2022-07-01/telemetry') {
+      this._subscribe(req, res, body);
+    } else {
+      fail(res, 404, 'NotFound', `no route for ${req.method} ${path}`);
+    }
+  }
+
+  private _register(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string
+  ): void {
+    const name = header(req, 'lambda-extension-name');
+    if (!name) {
+      fail(
+        res,
+        403,
+        'Extension.InvalidExtensionName',
+        'Lambda-Extension-Name is empty'
+      );
+      return;
+    }
+    if (this.initDone) {
+      fail(
+        res,
+        403,
+        'Extension.RegistrationClosed',
+        'registration is closed after init'
+      );
+      return;
+    }
+    let parsed: { events?: unknown; configurationKeys?: unknown };
+    try {
+      parsed = body.trim() === '' ? {} : (JSON.parse(body) as typeof parsed);
+    } catch {
+      fail(res, 403, 'InvalidRequestFormat', 'register body is not JSON');
+      return;
+    }
+    if (parsed.configurationKeys !== undefined) {
+      fail(
+        res,
+        403,
+        'InvalidRequestFormat',
+        'configurationKeys is deprecated; use environment variables'
+      );
+      return;
+    }
+    const events = Array.isArray(parsed.events)
+      ? (parsed.events as unknown[])
+      : [];
+    for (const e of events) {
+      if (e !== 'INVOKE' && e !== 'SHUTDOWN') {
+        fail(
+          res,
+          403,
+          'Extension.InvalidEventType',
+          `unknown event type ${JSON.stringify(e)}`
+        );
+        return;
+      }
+      if (e === 'INVOKE' && this._opts.managedInstances) {
+        fail(
+          res,
+          403,
+          'Extension.InvalidEventType',
+          'INVOKE is not available on Lambda Managed Instances'
+        );
+        return;
+      }
+    }
+    // A name that matches no executable in /opt/extensions is taken as an
+    // internal extension, which may not have SHUTDOWN (lambda-apis.md §1.2).
+    if (
+      !this._opts.executables().includes(name) &&
+      events.includes('SHUTDOWN')
+    ) {
+      fail(
+        res,
+        403,
+        'Extension.InvalidEventType',
+        `ShutdownEventNotSupportedForInternalExtension: ${name} is not an executable in /opt/extensions`
+      );
+      return;
+    }
+    for (const ext of this.extensions.values()) {
+      if (ext.name === name) {
+        fail(
+          res,
+          403,
+          'Extension.InvalidExtensionState',
+          `${name} is already registered`
+        );
+        return;
+      }
+    }
+    if (this.extensions.size >= 10) {
+      fail(res, 403, 'Extension.TooManyExtensions', 'at most 10 extensions');
+      return;
+    }
+    const ext: ExtensionState = {
+      id: randomUUID(),
+      name,
+      events: events as string[],
+      registeredAt: Date.now(),
+      nextCalls: [],
+      queued: [],
+    };
+    this.extensions.set(ext.id, ext);
+    const features = (header(req, 'lambda-extension-accept-feature') ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    const out: Record<string, string> = {
+      functionName: this._opts.functionName,
+      functionVersion: this._opts.functionVersion,
+      handler: this._opts.handler,
+    };
+    if (features.includes('accountId')) out.accountId = this._opts.accountId;
+    res
+      .writeHead(200, {
+        'content-type': 'application/json',
+        'lambda-extension-identifier': ext.id,
+      })
+      .end(JSON.stringify(out));
+    this._opts.onRegister?.(ext);
+  }
+
+  private _identify(
+    req: IncomingMessage,
+    res: ServerResponse
+  ): ExtensionState | undefined {
+    const id = header(req, 'lambda-extension-identifier');
+    if (!id) {
+      fail(
+        res,
+        403,
+        'Extension.MissingExtensionIdentifier',
+        'Lambda-Extension-Identifier is missing'
+      );
+      return undefined;
+    }
+    if (!UUID.test(id)) {
+      fail(
+        res,
+        403,
+        'Extension.InvalidExtensionIdentifier',
+        'Lambda-Extension-Identifier is not a UUID'
+      );
+      return undefined;
+    }
+    const ext = this.extensions.get(id);
+    if (!ext) {
+      fail(
+        res,
+        403,
+        'Extension.UnknownExtensionIdentifier',
+        'unknown extension identifier'
+      );
+      return undefined;
+    }
+    return ext;
+  }
+
+  private _next(req: IncomingMessage, res: ServerResponse): void {
+    const ext = this._identify(req, res);
+    if (!ext) return;
+    if (ext.pending) {
+      fail(
+        res,
+        403,
+        'Extension.InvalidExtensionState',
+        'already waiting for an event'
+      );
+      return;
+    }
+    const now = Date.now();
+    ext.nextCalls.push(now);
+    ext.pending = { res, since: now };
+    res.on('close', () => {
+      if (ext.pending?.res === res) ext.pending = undefined;
+    });
+    if (!this.initDone && this.allWaiting()) this.initDone = true;
+    this._opts.onNext?.(ext);
+    this._deliver(ext);
+  }
+
+  private _error(
+    req: IncomingMessage,
+    res: ServerResponse,
+    kind: 'init' | 'exit',
+    body: string
+  ): void {
+    const ext = this._identify(req, res);
+    if (!ext) return;
+    const type = header(req, 'lambda-extension-function-error-type');
+    if (!type) {
+      fail(
+        res,
+        403,
+        'Extension.MissingHeader',
+        'Lambda-Extension-Function-Error-Type is missing'
+      );
+      return;
+    }
+    const text = `${type}: ${body.slice(0, 500)}`;
+    if (kind === 'init') ext.initError = text;
+    else ext.exitError = text;
+    res
+      .writeHead(202, { 'content-type': 'application/json' })
+      .end('{"status":"OK"}');
+  }
+
+  private _subscribe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string
+  ): void {
+    const ext = this._identify(req, res);
+    if (!ext) return;
+    if (this._opts.telemetryUnsupported) {
+      res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            errorType: 'Telemetry.NotSupported',
+            errorMessage: 'Telemetry API is not supported',
+          })
+        );
+      return;
+    }
+    if (this.initDone) {
+      ext.subscriptionRejected = 'subscription closed';
+      fail(
+        res,
+        403,
+        'Telemetry.SubscriptionClosed',
+        'subscriptions are closed after init'
+      );
+      return;
+    }
+    const bad = (msg: string): void => {
+      ext.subscriptionRejected = msg;
+      fail(res, 400, 'ValidationError', msg);
+    };
+    let s: {
+      schemaVersion?: unknown;
+      types?: unknown;
+      buffering?: Partial<Record<keyof Buffering, unknown>>;
+      destination?: { protocol?: unknown; URI?: unknown };
+    };
+    try {
+      s = JSON.parse(body) as typeof s;
+    } catch {
+      bad('body is not JSON');
+      return;
+    }
+    if (
+      typeof s.schemaVersion !== 'string' ||
+      !SCHEMA_VERSIONS.includes(s.schemaVersion)
+    ) {
+      bad(`schemaVersion must be one of ${SCHEMA_VERSIONS.join(', ')}`);
+      return;
+    }
+    if (this._opts.managedInstances && s.schemaVersion !== '2025-01-29') {
+      bad('schemaVersion 2025-01-29 is required on Lambda Managed Instances');
+      return;
+    }
+    if (
+      !Array.isArray(s.types) ||
+      s.types.length === 0 ||
+      !s.types.every((t) => TELEMETRY_TYPES.includes(t as string))
+    ) {
+      bad(
+        'types should not be empty and may list platform, function, extension'
+      );
+      return;
+    }
+    const buffering = { ...BUFFERING_DEFAULTS };
+    for (const key of Object.keys(BUFFERING_LIMITS) as (keyof Buffering)[]) {
+      const v = s.buffering?.[key];
+      if (v === undefined) continue;
+      const [min, max] = BUFFERING_LIMITS[key];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+        bad(`buffering.${key} must be an integer in ${min}..${max}`);
+        return;
+      }
+      buffering[key] = v;
+    }
+    if (
+      s.destination?.protocol !== 'HTTP' ||
+      typeof s.destination.URI !== 'string'
+    ) {
+      bad('destination must be {protocol: "HTTP", URI}');
+      return;
+    }
+    let uri: URL;
+    try {
+      uri = new URL(s.destination.URI);
+    } catch {
+      bad('destination.URI is not a URL');
+      return;
+    }
+    if (uri.protocol !== 'http:') {
+      bad('destination.URI must be http');
+      return;
+    }
+    if (uri.hostname !== 'sandbox.localdomain' && uri.hostname !== 'sandbox') {
+      bad('destination.URI host must be sandbox.localdomain');
+      return;
+    }
+    if (uri.port === '' || uri.port === '9001') {
+      bad('URI port is not provided or is reserved');
+      return;
+    }
+    // Lambda maps sandbox.localdomain to the sandbox's own loopback.
+    const target = new URL(uri.toString());
+    target.hostname = '127.0.0.1';
+    ext.subscription = {
+      schemaVersion: s.schemaVersion,
+      types: s.types as string[],
+      buffering,
+      uri: s.destination.URI,
+      target,
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end('"OK"');
+    this._opts.onSubscribe?.(ext);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

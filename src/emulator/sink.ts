@@ -1,0 +1,112 @@
+/**
+ * A local receiver for what the extension exports: keeps every request and
+ * can be told to answer with other statuses (for the fault tests). Decoding
+ * of each format lives beside it, independent of the extension's code.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+
+export interface ReceivedRequest {
+  at: number;
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  /** Status we answered. */
+  status: number;
+}
+
+export interface SinkReply {
+  status: number;
+  headers?: Record<string, string>;
+  /** Never answer (the connection is held until the sink closes). */
+  hang?: boolean;
+}
+
+export class Sink {
+  readonly requests: ReceivedRequest[] = [];
+  /** Decides each answer; default 200. */
+  reply: (req: { path: string; index: number }) => SinkReply = () => ({
+    status: 200,
+  });
+  private _server: Server | undefined;
+  private _url = '';
+  private readonly _waiters = new Set<() => void>();
+
+  get url(): string {
+    return this._url;
+  }
+
+  async start(port = 0): Promise<string> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        const path = req.url ?? '/';
+        const reply = this.reply({ path, index: this.requests.length });
+        this.requests.push({
+          at: Date.now(),
+          method: req.method ?? '',
+          path,
+          headers: req.headers,
+          body,
+          status: reply.hang ? 0 : reply.status,
+        });
+        for (const w of this._waiters) w();
+        if (reply.hang) return;
+        res.writeHead(reply.status, reply.headers).end();
+      });
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(port, '127.0.0.1', resolve)
+    );
+    this._server = server;
+    this._url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this._url;
+  }
+
+  /** Resolves when `predicate` holds, or false after `timeoutMs`. */
+  waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (predicate()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!predicate()) return;
+        done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (v: boolean): void => {
+        clearTimeout(timer);
+        this._waiters.delete(check);
+        resolve(v);
+      };
+      this._waiters.add(check);
+    });
+  }
+
+  /** Events of every accepted raw-format request, in arrival order. */
+  rawEvents(): unknown[] {
+    const out: unknown[] = [];
+    for (const r of this.requests) {
+      if (r.status < 200 || r.status >= 300) continue;
+      if (
+        !String(r.headers['content-type'] ?? '').startsWith('application/json')
+      )
+        continue;
+      const parsed: unknown = JSON.parse(r.body.toString('utf8'));
+      if (Array.isArray(parsed)) out.push(...parsed);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const server = this._server;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Telemetry API event types (schema 2025-01-29, backward compatible with
+ * 2022-12-13 and 2022-07-01) and a tolerant parser.
+ *
+ * Every field may be absent in practice (lambda-apis.md §3): the types mark
+ * them optional, and the parser never throws on a missing or extra field.
+ * Unknown event types pass through unchanged so that a new Lambda event is
+ * still delivered (raw) rather than lost.
+ */
+
+export type InitType =
+  | 'on-demand'
+  | 'provisioned-concurrency'
+  | 'snap-start'
+  | 'lambda-managed-instances'
+  | (string & {});
+export type InitPhase = 'init' | 'invoke' | (string & {});
+export type Status =
+  | 'success'
+  | 'failure'
+  | 'error'
+  | 'timeout'
+  | (string & {});
+
+export interface PhaseSpan {
+  name?: string;
+  start?: string;
+  durationMs?: number;
+}
+
+export interface TraceContext {
+  spanId?: string;
+  type?: string;
+  value?: string;
+}
+
+export interface ReportMetrics {
+  durationMs?: number;
+  billedDurationMs?: number;
+  memorySizeMB?: number;
+  maxMemoryUsedMB?: number;
+  initDurationMs?: number;
+  restoreDurationMs?: number;
+  billedRestoreDurationMs?: number;
+}
+
+interface Envelope<T extends string, R> {
+  time: string;
+  type: T;
+  record: R;
+}
+
+type Open<T> = T & Record<string, unknown>;
+
+export type InitStartEvent = Envelope<
+  'platform.initStart',
+  Open<{
+    initializationType?: InitType;
+    phase?: InitPhase;
+    runtimeVersion?: string;
+    runtimeVersionArn?: string;
+    functionName?: string;
+    functionVersion?: string;
+    instanceId?: string;
+    instanceMaxMemory?: number | string;
+  }>
+>;
+export type InitRuntimeDoneEvent = Envelope<
+  'platform.initRuntimeDone',
+  Open<{
+    initializationType?: InitType;
+    phase?: InitPhase;
+    status?: Status;
+    errorType?: string;
+    spans?: PhaseSpan[];
+    tracing?: TraceContext;
+  }>
+>;
+export type InitReportEvent = Envelope<
+  'platform.initReport',
+  Open<{
+    initializationType?: InitType;
+    phase?: InitPhase;
+    status?: Status;
+    errorType?: string;
+    metrics?: { durationMs?: number };
+    spans?: PhaseSpan[];
+    tracing?: TraceContext;
+  }>
+>;
+export type StartEvent = Envelope<
+  'platform.start',
+  Open<{ requestId?: string; version?: string; tracing?: TraceContext }>
+>;
+export type RuntimeDoneEvent = Envelope<
+  'platform.runtimeDone',
+  Open<{
+    requestId?: string;
+    status?: Status;
+    errorType?: string;
+    metrics?: { durationMs?: number; producedBytes?: number };
+    spans?: PhaseSpan[];
+    tracing?: TraceContext;
+  }>
+>;
+export type ReportEvent = Envelope<
+  'platform.report',
+  Open<{
+    requestId?: string;
+    status?: Status;
+    errorType?: string;
+    metrics?: ReportMetrics;
+    spans?: PhaseSpan[];
+    tracing?: TraceContext;
+  }>
+>;
+export type RestoreStartEvent = Envelope<
+  'platform.restoreStart',
+  Open<{
+    functionName?: string;
+    functionVersion?: string;
+    instanceId?: string;
+    instanceMaxMemory?: number | string;
+    runtimeVersion?: string;
+    runtimeVersionArn?: string;
+  }>
+>;
+export type RestoreRuntimeDoneEvent = Envelope<
+  'platform.restoreRuntimeDone',
+  Open<{ status?: Status; errorType?: string; spans?: PhaseSpan[] }>
+>;
+export type RestoreReportEvent = Envelope<
+  'platform.restoreReport',
+  Open<{
+    status?: Status;
+    errorType?: string;
+    metrics?: { durationMs?: number };
+    spans?: PhaseSpan[];
+  }>
+>;
+export type ExtensionStateEvent = Envelope<
+  'platform.extension',
+  Open<{ name?: string; state?: string; events?: string[]; errorType?: string }>
+>;
+export type TelemetrySubscriptionEvent = Envelope<
+  'platform.telemetrySubscription',
+  Open<{ name?: string; state?: string; types?: string[] }>
+>;
+export type LogsDroppedEvent = Envelope<
+  'platform.logsDropped',
+  Open<{ droppedBytes?: number; droppedRecords?: number; reason?: string }>
+>;
+/** A function or extension log line: a string (TEXT format) or an object (JSON format). */
+export type LogRecordEvent = Envelope<
+  'function' | 'extension',
+  string | Record<string, unknown>
+>;
+/** Any event type Lambda may add later; passed through as it came. */
+export type UnknownEvent = Envelope<string, unknown>;
+
+export type KnownEvent =
+  | InitStartEvent
+  | InitRuntimeDoneEvent
+  | InitReportEvent
+  | StartEvent
+  | RuntimeDoneEvent
+  | ReportEvent
+  | RestoreStartEvent
+  | RestoreRuntimeDoneEvent
+  | RestoreReportEvent
+  | ExtensionStateEvent
+  | TelemetrySubscriptionEvent
+  | LogsDroppedEvent
+  | LogRecordEvent;
+
+export type TelemetryEvent = KnownEvent | UnknownEvent;
+
+export type ParseResult =
+  | { ok: true; events: TelemetryEvent[]; rejected: number }
+  | { ok: false; reason: string };
+
+/**
+ * Parses one Telemetry API POST body. The body must be a JSON array; an
+ * element that is not an object cannot be an event and is counted in
+ * `rejected` (the good ones around it are kept). Missing `time` / `type` /
+ * `record` are tolerated: the event is kept as it came.
+ */
+export function parseBatch(body: string): ParseResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `body is not JSON: ${(err as Error).message.slice(0, 120)}`,
+    };
+  }
+  if (!Array.isArray(parsed)) {
+    return {
+      ok: false,
+      reason: `body is a JSON ${kindOf(parsed)}, not an array`,
+    };
+  }
+  const events: TelemetryEvent[] = [];
+  let rejected = 0;
+  for (const item of parsed) {
+    if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+      events.push(item as TelemetryEvent);
+    } else {
+      rejected++;
+    }
+  }
+  return { ok: true, events, rejected };
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  return typeof v;
+}
+
+/** The event's `type` if it is a string, else `unknown`. */
+export function eventType(event: TelemetryEvent): string {
+  return typeof event.type === 'string' ? event.type : 'unknown';
+}
+
+/** The `record.requestId` of a platform event, when it has one. */
+export function requestIdOf(event: TelemetryEvent): string | undefined {
+  const record = event.record as { requestId?: unknown } | null | undefined;
+  if (record !== null && typeof record === 'object') {
+    const id = record.requestId;
+    if (typeof id === 'string') return id;
+  }
+  return undefined;
+}

@@ -1,0 +1,63 @@
+/**
+ * Entry point, run by the launcher as `node index.mjs <extension-name>`.
+ * Wires configuration to the lifecycle and is the only place that exits.
+ */
+import { loadConfig } from './config/config.js';
+import { EXTENSION_NAME } from './constants.js';
+import { Lifecycle } from './lifecycle.js';
+import { createLogger } from './util/log.js';
+
+async function main(): Promise<number> {
+  const { config, warnings } = loadConfig(process.env);
+  const log = createLogger(config.logLevel);
+  for (const w of warnings) log.warn(w);
+
+  const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+  if (!runtimeApi) {
+    log.error('AWS_LAMBDA_RUNTIME_API is not set: not running under Lambda');
+    return 1;
+  }
+
+  // A telemetry tool must never take the function down: an extension that
+  // dies during an invocation fails it and resets the environment. Anything
+  // that escapes is logged (capped) and the process carries on.
+  process.on('uncaughtException', (err) =>
+    log.limited('error', 'uncaught', 'uncaught exception', {
+      error: String(err),
+    })
+  );
+  process.on('unhandledRejection', (err) =>
+    log.limited('error', 'unhandled', 'unhandled rejection', {
+      error: String(err),
+    })
+  );
+
+  const postUri = config.dispatch.postUri;
+  const lifecycle = new Lifecycle({
+    config,
+    extensionName: process.argv[2] || EXTENSION_NAME,
+    runtimeApi,
+    log,
+    loadExporter: async () => {
+      const { createRawJsonExporter } = await import('./export/raw-json.js');
+      return createRawJsonExporter({
+        url: postUri as string,
+        timeoutMs: config.export.timeoutMs,
+      });
+    },
+  });
+  // Lambda sends SHUTDOWN, but a local runner (or a human) sends SIGTERM.
+  process.once('SIGTERM', () => lifecycle.requestShutdown('SIGTERM'));
+  process.once('SIGINT', () => lifecycle.requestShutdown('SIGINT'));
+  return lifecycle.run();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stdout.write(
+      `${JSON.stringify({ level: 'error', ext: EXTENSION_NAME, msg: 'fatal', error: String(err) })}\n`
+    );
+    process.exit(1);
+  }
+);
