@@ -35,6 +35,8 @@ export interface EmulatorOptions {
   initTimeoutMs?: number;
   managedInstances?: boolean;
   telemetryUnsupported?: boolean;
+  /** Subscriptions fail with 500 (fault tests). */
+  failSubscribe?: boolean;
   /** Each line the extension writes (stdout and stderr). */
   onOutput?: (line: string) => void;
 }
@@ -174,6 +176,7 @@ export class LambdaEmulator {
       accountId: this._o.accountId,
       managedInstances: this._o.managedInstances ?? false,
       telemetryUnsupported: this._o.telemetryUnsupported ?? false,
+      failSubscribe: this._o.failSubscribe ?? false,
       executables: () => [basename(this._o.extensionPath)],
       onRegister: (ext) => this._onRegister(ext),
       onSubscribe: (ext) => this._onSubscribe(ext),

@@ -72,6 +72,8 @@ export interface RuntimeApiOptions {
   managedInstances?: boolean;
   /** Answer subscriptions with 202 "not supported", as SAM / RIE do. */
   telemetryUnsupported?: boolean;
+  /** Answer subscriptions with 500 (a Lambda service error), for fault tests. */
+  failSubscribe?: boolean;
   /** File names of the executables launched from /opt/extensions. */
   executables: () => string[];
   onRegister?: (ext: ExtensionState) => void;
@@ -427,6 +429,11 @@ export class RuntimeApi {
             errorMessage: 'Telemetry API is not supported',
           })
         );
+      return;
+    }
+    if (this._opts.failSubscribe) {
+      ext.subscriptionRejected = 'service error';
+      fail(res, 500, 'InternalServerError', 'telemetry subscription failed');
       return;
     }
     if (this.initDone) {

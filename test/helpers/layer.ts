@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { LambdaEmulator, type EmulatorOptions } from '../../src/emulator/emulator.js';
+import { Sink } from '../../src/emulator/sink.js';
+
+/** The built layer's launcher, as Lambda would find it in /opt/extensions. */
+export const LAUNCHER = resolve('dist/layer/extensions/lambda-telemetry-otel');
+if (!existsSync(LAUNCHER)) {
+  throw new Error(`${LAUNCHER} is missing: run npm run build (npm test does it)`);
+}
+
+/** Short waits so the suite stays fast; production defaults are larger. */
+export const FAST_ENV = {
+  LAMBDA_TELEMETRY_OTEL_LISTENER_HOST: '127.0.0.1',
+  LAMBDA_TELEMETRY_OTEL_EXPORT_TIMEOUT_MS: '1000',
+};
+
+export interface Harness {
+  emu: LambdaEmulator;
+  sink: Sink;
+  close(): Promise<void>;
+}
+
+export async function harness(
+  env: Record<string, string | undefined> = {},
+  opts: Partial<EmulatorOptions> = {}
+): Promise<Harness> {
+  const sink = new Sink();
+  const url = await sink.start();
+  const emu = new LambdaEmulator({
+    extensionPath: LAUNCHER,
+    captureExtensionOutput: false,
+    ...opts,
+    env: { DISPATCH_POST_URI: url, ...FAST_ENV, ...env },
+  });
+  await emu.start();
+  return {
+    emu,
+    sink,
+    async close() {
+      await emu.close();
+      await sink.close();
+    },
+  };
+}
+
+/** Serialized function/platform events the emulator emitted, from delivery logs. */
+export function emitted(emu: LambdaEmulator, type?: string): string[] {
+  return emu.deliveries.flatMap((d) =>
+    d.log.filter((l) => (type ? l.type === type : true)).map((l) => l.json)
+  );
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The extension's own JSON log lines. */
+export function ownLogs(emu: LambdaEmulator): Record<string, unknown>[] {
+  return emu.output.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}

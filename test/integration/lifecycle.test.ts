@@ -1,0 +1,273 @@
+/**
+ * The built layer under the local Lambda emulator, over real loopback HTTP.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkRaw, runScenario } from '../../src/emulator/scenario.js';
+import { Sink } from '../../src/emulator/sink.js';
+import {
+  emitted,
+  FAST_ENV,
+  freePort,
+  type Harness,
+  harness,
+  LAUNCHER,
+  ownLogs,
+} from '../helpers/layer.js';
+
+const open: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.close()));
+});
+async function start(...args: Parameters<typeof harness>): Promise<Harness> {
+  const h = await harness(...args);
+  open.push(h);
+  return h;
+}
+
+const lines = [
+  { atMs: 1, message: 'one' },
+  { atMs: 2, level: 'WARN', message: 'two' },
+  { atMs: 3, message: 'three' },
+];
+
+describe('the whole scenario', () => {
+  it('delivers every function line exactly once and every platform event, and exits before each deadline', async () => {
+    const sink = new Sink();
+    const url = await sink.start();
+    try {
+      const emu = await runScenario({
+        extensionPath: LAUNCHER,
+        invocations: 3,
+        env: { DISPATCH_POST_URI: url, ...FAST_ENV },
+      });
+      const events = sink.rawEvents();
+      const check = checkRaw(emu, events);
+      expect(check.missing).toEqual([]);
+      expect(check.arrived).toBe(check.expected);
+      expect(check.duplicates).toBe(0);
+      expect(check.extensionArrived).toBe(check.extensionDelivered);
+      // Each function line exactly once.
+      const fn = emitted(emu, 'function');
+      const got = events.filter((e) => (e as { type: string }).type === 'function').map((e) => JSON.stringify(e));
+      expect(got.sort()).toEqual([...fn].sort());
+      expect(new Set(fn).size).toBe(fn.length);
+      // Every environment ended by SHUTDOWN with a clean exit in time.
+      expect(emu.launches).toHaveLength(3);
+      for (const l of emu.launches) {
+        expect(l.exitCode).toBe(0);
+        expect(l.exitedBeforeDeadline).toBe(true);
+      }
+      expect(emu.invocations.every((i) => !i.extensionTimedOut)).toBe(true);
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('DISPATCH_MIN_BATCH_SIZE', () => {
+  it('dispatches on INVOKE only once the minimum is queued', async () => {
+    const { emu, sink } = await start({ DISPATCH_MIN_BATCH_SIZE: '20' });
+    await emu.launch();
+    const before: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      before.push(sink.requests.length);
+      await emu.invoke({ handlerMs: 10, lines });
+    }
+    await emu.shutdown();
+    const sizes = sink.requests.map((r) => (JSON.parse(r.body.toString()) as unknown[]).length);
+    // Every dispatch but the SHUTDOWN one carried at least the minimum.
+    expect(sizes.length).toBeGreaterThan(1);
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(20);
+    // And the first invocations, with fewer queued, sent nothing.
+    expect(before[0]).toBe(0);
+    expect(before[1]).toBe(0);
+    expect(checkRaw(emu, sink.rawEvents()).missing).toEqual([]);
+  });
+
+  it('holds everything until SHUTDOWN when the minimum is never reached', async () => {
+    const { emu, sink } = await start({ DISPATCH_MIN_BATCH_SIZE: '100000' });
+    await emu.launch();
+    for (let i = 0; i < 3; i++) await emu.invoke({ handlerMs: 10, lines });
+    expect(sink.requests).toHaveLength(0);
+    await emu.shutdown();
+    expect(sink.requests).toHaveLength(1);
+    const check = checkRaw(emu, sink.rawEvents());
+    expect(check.arrived).toBe(check.expected);
+  });
+
+  it('warns once about a bad value and dispatches with the default 1', async () => {
+    const { emu, sink } = await start({ DISPATCH_MIN_BATCH_SIZE: '10abc' });
+    await emu.launch();
+    await emu.invoke({ handlerMs: 10, lines });
+    await emu.invoke({ handlerMs: 10, lines });
+    expect(sink.requests.length).toBeGreaterThan(0);
+    await emu.shutdown();
+    const warnings = ownLogs(emu).filter((l) => String(l.msg).includes('DISPATCH_MIN_BATCH_SIZE'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toContain('"10abc"');
+  });
+});
+
+describe('when the receiver misbehaves', () => {
+  it('drops a batch the receiver refuses with 500, logs the status, and carries on', async () => {
+    const { emu, sink } = await start();
+    sink.reply = () => ({ status: 500 });
+    await emu.launch();
+    for (let i = 0; i < 8; i++) await emu.invoke({ handlerMs: 5, lines });
+    const last = await emu.shutdown();
+    expect(last?.exitedBeforeDeadline).toBe(true);
+    expect(emu.invocations.every((i) => !i.extensionTimedOut)).toBe(true);
+    const refusals = ownLogs(emu).filter((l) => l.reason === 'HTTP 500');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.length).toBeLessThanOrEqual(5);
+    const summary = ownLogs(emu).find((l) => l.msg === 'shutdown');
+    expect(summary?.rejected).toBe(emitted(emu).length);
+  });
+
+  it('keeps events queued while the receiver is unreachable and sends them when it is back', async () => {
+    const port = await freePort();
+    const { emu } = await start({ DISPATCH_POST_URI: `http://127.0.0.1:${port}/events` });
+    await emu.launch();
+    for (let i = 0; i < 3; i++) await emu.invoke({ handlerMs: 5, lines });
+    const sink = new Sink();
+    await sink.start(port);
+    try {
+      for (let i = 0; i < 2; i++) await emu.invoke({ handlerMs: 5, lines });
+      await emu.shutdown();
+      const check = checkRaw(emu, sink.rawEvents());
+      expect(check.missing).toEqual([]);
+      expect(check.arrived).toBe(check.expected);
+      expect(check.duplicates).toBe(0);
+      // Order within the stream is kept across the retries.
+      const got = sink.rawEvents().map((e) => JSON.stringify(e));
+      const sent = emitted(emu).filter((j) => got.includes(j));
+      expect(got).toEqual(sent);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('never holds /next past the function deadline when the receiver hangs', async () => {
+    const { emu, sink } = await start({ LAMBDA_TELEMETRY_OTEL_EXPORT_TIMEOUT_MS: '60000' });
+    sink.reply = () => ({ status: 200, hang: true });
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines, timeoutMs: 400 });
+    const inv = await emu.invoke({ handlerMs: 5, lines, timeoutMs: 400 });
+    expect(inv.extensionTimedOut).toBeUndefined();
+    expect(inv.nextAt).toBeDefined();
+    expect((inv.nextAt ?? 0) - inv.startedAt).toBeLessThan(400);
+    const last = await emu.shutdown();
+    expect(last?.exitedBeforeDeadline).toBe(true);
+  });
+});
+
+describe('without a destination', () => {
+  it('runs, warns once, discards, and exits 0', async () => {
+    const { emu, sink } = await start({ DISPATCH_POST_URI: undefined });
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    const last = await emu.shutdown();
+    expect(last?.exitCode).toBe(0);
+    expect(sink.requests).toHaveLength(0);
+    const warns = ownLogs(emu).filter((l) => String(l.msg).includes('DISPATCH_POST_URI'));
+    expect(warns).toHaveLength(1);
+  });
+});
+
+describe('the listener', () => {
+  async function post(url: URL, body: string | Buffer): Promise<number> {
+    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  it('refuses bad bodies with 400 / 413, keeps good ones, and loses nothing else', async () => {
+    const { emu, sink } = await start({}, { freezeProcess: false });
+    await emu.launch();
+    emu.thaw();
+    const target = emu.extension?.subscription?.target as URL;
+    expect(await post(target, '[{"type":')).toBe(400);
+    expect(await post(target, '{"type":"function"}')).toBe(400);
+    expect(await post(target, 'not json at all')).toBe(400);
+    const huge = Buffer.alloc(2 * 262_144 + 262_144 + 1, 0x20);
+    expect(await post(target, huge)).toBe(413);
+    const unknown = { time: new Date().toISOString(), type: 'platform.fromTheFuture', record: { x: 1 } };
+    expect(await post(target, JSON.stringify([unknown, 42]))).toBe(200);
+    await emu.invoke({ handlerMs: 5, lines });
+    await emu.shutdown();
+    const got = sink.rawEvents();
+    expect(got).toContainEqual(unknown);
+    const check = checkRaw(emu, got);
+    expect(check.arrived).toBe(check.expected);
+    const rejections = ownLogs(emu).filter((l) => l.status === 400 || l.status === 413);
+    expect(rejections.length).toBe(4);
+  });
+});
+
+describe('failures around Lambda', () => {
+  it('stays idle but keeps answering /next when the subscription fails', async () => {
+    const { emu, sink } = await start({}, { failSubscribe: true });
+    const launch = await emu.launch();
+    expect(launch.initMs).toBeDefined();
+    const inv = await emu.invoke({ handlerMs: 5, lines });
+    expect(inv.extensionOverheadMs).toBeDefined();
+    const last = await emu.shutdown();
+    expect(last?.exitCode).toBe(0);
+    expect(sink.requests).toHaveLength(0);
+    expect(ownLogs(emu).some((l) => String(l.msg).includes('subscription failed'))).toBe(true);
+  });
+
+  it('reports a failed subscription through /init/error in strict mode', async () => {
+    const { emu } = await start({ LAMBDA_TELEMETRY_OTEL_STRICT: 'true' }, { failSubscribe: true, initTimeoutMs: 3_000 });
+    const ext = new Promise<string | undefined>((resolve) => {
+      const timer = setInterval(() => {
+        const e = emu.extension;
+        if (e?.initError) {
+          clearInterval(timer);
+          resolve(e.initError);
+        }
+      }, 5);
+      setTimeout(() => {
+        clearInterval(timer);
+        resolve(undefined);
+      }, 3_000);
+    });
+    const launch = await emu.launch();
+    expect(await ext).toContain('Extension.SubscribeFailed');
+    expect(launch.exitCode).toBe(1);
+  });
+
+  it('flushes and exits 0 on SIGTERM', async () => {
+    const { emu, sink } = await start({ DISPATCH_MIN_BATCH_SIZE: '100000' });
+    const launch = await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    emu.thaw();
+    process.kill(launch.pid as number, 'SIGTERM');
+    const until = Date.now() + 3_000;
+    while (launch.exitedAt === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(launch.exitCode).toBe(0);
+    const got = sink.rawEvents().map((e) => JSON.stringify(e));
+    for (const line of emitted(emu, 'function')) expect(got).toContain(line);
+  });
+});
+
+describe('Lambda Managed Instances', () => {
+  it('registers for SHUTDOWN only and dispatches on a timer', async () => {
+    const { emu, sink } = await start(
+      { LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '50', DISPATCH_MIN_BATCH_SIZE: '1' },
+      { managedInstances: true }
+    );
+    await emu.launch();
+    expect(emu.extension?.events).toEqual(['SHUTDOWN']);
+    await Promise.all([1, 2, 3].map(() => emu.invoke({ handlerMs: 20, lines })));
+    const arrived = await sink.waitFor(
+      () => sink.rawEvents().filter((e) => (e as { type: string }).type === 'function').length === 9,
+      3_000
+    );
+    expect(arrived).toBe(true);
+    const last = await emu.shutdown();
+    expect(last?.exitedBeforeDeadline).toBe(true);
+    const check = checkRaw(emu, sink.rawEvents());
+    expect(check.arrived).toBe(check.expected);
+  });
+});
