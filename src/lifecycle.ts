@@ -243,13 +243,11 @@ export class Lifecycle {
   private _flushIfReady(): void {
     if (!this._dispatcher.ready) return;
     const deadlineMs = this._now() + this._deps.config.export.timeoutMs;
-    this._dispatcher
-      .flush({ force: false, deadlineMs })
-      .catch((err: unknown) =>
-        this._log.limited('error', 'flush', 'flush failed', {
-          error: errorText(err),
-        })
-      );
+    this._dispatcher.flush({ force: false, deadlineMs }).catch((err: unknown) =>
+      this._log.limited('error', 'flush', 'flush failed', {
+        error: errorText(err),
+      })
+    );
   }
 
   private async _onInvoke(

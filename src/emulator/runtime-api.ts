@@ -421,14 +421,12 @@ export class RuntimeApi {
     const ext = this._identify(req, res);
     if (!ext) return;
     if (this._opts.telemetryUnsupported) {
-      res
-        .writeHead(202, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            errorType: 'Telemetry.NotSupported',
-            errorMessage: 'Telemetry API is not supported',
-          })
-        );
+      res.writeHead(202, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          errorType: 'Telemetry.NotSupported',
+          errorMessage: 'Telemetry API is not supported',
+        })
+      );
       return;
     }
     if (this._opts.failSubscribe) {

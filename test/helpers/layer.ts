@@ -1,13 +1,18 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { LambdaEmulator, type EmulatorOptions } from '../../src/emulator/emulator.js';
+import {
+  LambdaEmulator,
+  type EmulatorOptions,
+} from '../../src/emulator/emulator.js';
 import { Sink } from '../../src/emulator/sink.js';
 
 /** The built layer's launcher, as Lambda would find it in /opt/extensions. */
 export const LAUNCHER = resolve('dist/layer/extensions/lambda-telemetry-otel');
 if (!existsSync(LAUNCHER)) {
-  throw new Error(`${LAUNCHER} is missing: run npm run build (npm test does it)`);
+  throw new Error(
+    `${LAUNCHER} is missing: run npm run build (npm test does it)`
+  );
 }
 
 /** Short waits so the suite stays fast; production defaults are larger. */

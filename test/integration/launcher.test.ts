@@ -4,7 +4,15 @@
  * keeps the launcher executable.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,8 +22,12 @@ import { LambdaEmulator } from '../../src/emulator/emulator.js';
 import { FAST_ENV, LAUNCHER } from '../helpers/layer.js';
 
 const NODE22_DIR = resolve('node_modules/node/bin');
-const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
-const [minMajor, minMinor] = (/>=\s*(\d+)\.(\d+)/.exec(pkg.engines.node) ?? []).slice(1).map(Number) as [number, number];
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  engines: { node: string };
+};
+const [minMajor, minMinor] = (/>=\s*(\d+)\.(\d+)/.exec(pkg.engines.node) ?? [])
+  .slice(1)
+  .map(Number) as [number, number];
 
 const emus: LambdaEmulator[] = [];
 const dirs: string[] = [];
@@ -24,7 +36,10 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function launchWith(extensionPath: string, env: Record<string, string | undefined>) {
+async function launchWith(
+  extensionPath: string,
+  env: Record<string, string | undefined>
+) {
   const emu = new LambdaEmulator({
     extensionPath,
     captureExtensionOutput: false,
@@ -43,7 +58,9 @@ function systemNode(): { path: string; version: string } | undefined {
   for (const dir of ['/usr/local/bin', '/usr/bin', '/bin']) {
     const path = join(dir, 'node');
     if (existsSync(path)) {
-      const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim().slice(1);
+      const version = execFileSync(path, ['--version'], { encoding: 'utf8' })
+        .trim()
+        .slice(1);
       return { path, version };
     }
   }
@@ -59,13 +76,20 @@ describe('launcher', () => {
   it('runs on the Node that a plain PATH offers, or refuses it in one line if too old', async () => {
     const found = systemNode();
     expect(found, 'a node on the plain system PATH').toBeDefined();
-    const { emu, launch } = await launchWith(LAUNCHER, { PATH: '/usr/local/bin:/usr/bin:/bin' });
+    const { emu, launch } = await launchWith(LAUNCHER, {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+    });
     if (olderThanEngines(found?.version ?? '0.0')) {
       expect(launch.exitCode).toBe(1);
       expect(emu.output).toHaveLength(1);
-      const line = JSON.parse(emu.output[0] as string) as { level: string; msg: string };
+      const line = JSON.parse(emu.output[0] as string) as {
+        level: string;
+        msg: string;
+      };
       expect(line.level).toBe('error');
-      expect(line.msg).toContain(`Node ${found?.version} is older than ${pkg.engines.node}`);
+      expect(line.msg).toContain(
+        `Node ${found?.version} is older than ${pkg.engines.node}`
+      );
       expect(emu.extension).toBeUndefined();
     } else {
       expect(launch.initMs).toBeDefined();
@@ -74,10 +98,16 @@ describe('launcher', () => {
   });
 
   it('registers under its own file name with a current Node on PATH', async () => {
-    const { emu, launch } = await launchWith(LAUNCHER, { PATH: `${NODE22_DIR}:/usr/bin:/bin` });
+    const { emu, launch } = await launchWith(LAUNCHER, {
+      PATH: `${NODE22_DIR}:/usr/bin:/bin`,
+    });
     expect(launch.initMs).toBeDefined();
     expect(emu.extension?.name).toBe('lambda-telemetry-otel');
-    expect(emu.extension?.subscription?.types).toEqual(['platform', 'function', 'extension']);
+    expect(emu.extension?.subscription?.types).toEqual([
+      'platform',
+      'function',
+      'extension',
+    ]);
     expect((await emu.shutdown())?.exitCode).toBe(0);
   });
 
@@ -97,18 +127,27 @@ describe('launcher', () => {
     const marker = join(dir, 'bundled-node-ran');
     const bundled = join(dir, 'lambda-telemetry-otel', 'bin', 'node');
     cpSync(join(NODE22_DIR, 'node'), `${bundled}.real`);
-    writeFileSync(bundled, `#!/bin/sh\ntouch '${marker}'\nexec "$0.real" "$@"\n`);
+    writeFileSync(
+      bundled,
+      `#!/bin/sh\ntouch '${marker}'\nexec "$0.real" "$@"\n`
+    );
     chmodSync(bundled, 0o755);
-    const { emu, launch } = await launchWith(join(dir, 'extensions', 'lambda-telemetry-otel'), {
-      PATH: '/usr/bin:/bin',
-    });
+    const { emu, launch } = await launchWith(
+      join(dir, 'extensions', 'lambda-telemetry-otel'),
+      {
+        PATH: '/usr/bin:/bin',
+      }
+    );
     expect(launch.initMs).toBeDefined();
     expect(existsSync(marker)).toBe(true);
     await emu.shutdown();
   });
 
   it('says so in one line when there is no Node at all', () => {
-    const res = spawnSync(LAUNCHER, [], { env: { PATH: '/nonexistent' }, encoding: 'utf8' });
+    const res = spawnSync(LAUNCHER, [], {
+      env: { PATH: '/nonexistent' },
+      encoding: 'utf8',
+    });
     expect(res.status).toBe(1);
     expect(res.stdout.trim().split('\n')).toHaveLength(1);
     expect(res.stdout).toContain('no node executable found');
@@ -117,12 +156,17 @@ describe('launcher', () => {
   it('ends with exit code 1 and one line when register fails', async () => {
     // A Runtime API that answers register with a 500.
     const srv = createServer((_q, s) => {
-      s.writeHead(500, { 'content-type': 'application/json' }).end('{"errorType":"InternalServerError"}');
+      s.writeHead(500, { 'content-type': 'application/json' }).end(
+        '{"errorType":"InternalServerError"}'
+      );
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const { port } = srv.address() as AddressInfo;
     const child = spawn(LAUNCHER, [], {
-      env: { PATH: `${NODE22_DIR}:/usr/bin:/bin`, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}` },
+      env: {
+        PATH: `${NODE22_DIR}:/usr/bin:/bin`,
+        AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      },
     });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -154,6 +198,11 @@ describe('the layer zip', () => {
     const modes = JSON.parse(listing) as Record<string, number>;
     expect(modes['extensions/lambda-telemetry-otel']).toBe(0o755);
     expect(modes['lambda-telemetry-otel/index.mjs']).toBeDefined();
-    expect(Object.keys(modes).every((p) => p.startsWith('extensions/') || p.startsWith('lambda-telemetry-otel/'))).toBe(true);
+    expect(
+      Object.keys(modes).every(
+        (p) =>
+          p.startsWith('extensions/') || p.startsWith('lambda-telemetry-otel/')
+      )
+    ).toBe(true);
   });
 });

@@ -48,7 +48,9 @@ describe('the whole scenario', () => {
       expect(check.extensionArrived).toBe(check.extensionDelivered);
       // Each function line exactly once.
       const fn = emitted(emu, 'function');
-      const got = events.filter((e) => (e as { type: string }).type === 'function').map((e) => JSON.stringify(e));
+      const got = events
+        .filter((e) => (e as { type: string }).type === 'function')
+        .map((e) => JSON.stringify(e));
       expect(got.sort()).toEqual([...fn].sort());
       expect(new Set(fn).size).toBe(fn.length);
       // Every environment ended by SHUTDOWN with a clean exit in time.
@@ -74,10 +76,13 @@ describe('DISPATCH_MIN_BATCH_SIZE', () => {
       await emu.invoke({ handlerMs: 10, lines });
     }
     await emu.shutdown();
-    const sizes = sink.requests.map((r) => (JSON.parse(r.body.toString()) as unknown[]).length);
+    const sizes = sink.requests.map(
+      (r) => (JSON.parse(r.body.toString()) as unknown[]).length
+    );
     // Every dispatch but the SHUTDOWN one carried at least the minimum.
     expect(sizes.length).toBeGreaterThan(1);
-    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(20);
+    for (const size of sizes.slice(0, -1))
+      expect(size).toBeGreaterThanOrEqual(20);
     // And the first invocations, with fewer queued, sent nothing.
     expect(before[0]).toBe(0);
     expect(before[1]).toBe(0);
@@ -102,7 +107,9 @@ describe('DISPATCH_MIN_BATCH_SIZE', () => {
     await emu.invoke({ handlerMs: 10, lines });
     expect(sink.requests.length).toBeGreaterThan(0);
     await emu.shutdown();
-    const warnings = ownLogs(emu).filter((l) => String(l.msg).includes('DISPATCH_MIN_BATCH_SIZE'));
+    const warnings = ownLogs(emu).filter((l) =>
+      String(l.msg).includes('DISPATCH_MIN_BATCH_SIZE')
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.msg).toContain('"10abc"');
   });
@@ -126,7 +133,9 @@ describe('when the receiver misbehaves', () => {
 
   it('keeps events queued while the receiver is unreachable and sends them when it is back', async () => {
     const port = await freePort();
-    const { emu } = await start({ DISPATCH_POST_URI: `http://127.0.0.1:${port}/events` });
+    const { emu } = await start({
+      DISPATCH_POST_URI: `http://127.0.0.1:${port}/events`,
+    });
     await emu.launch();
     for (let i = 0; i < 3; i++) await emu.invoke({ handlerMs: 5, lines });
     const sink = new Sink();
@@ -148,7 +157,9 @@ describe('when the receiver misbehaves', () => {
   });
 
   it('never holds /next past the function deadline when the receiver hangs', async () => {
-    const { emu, sink } = await start({ LAMBDA_TELEMETRY_OTEL_EXPORT_TIMEOUT_MS: '60000' });
+    const { emu, sink } = await start({
+      LAMBDA_TELEMETRY_OTEL_EXPORT_TIMEOUT_MS: '60000',
+    });
     sink.reply = () => ({ status: 200, hang: true });
     await emu.launch();
     await emu.invoke({ handlerMs: 5, lines, timeoutMs: 400 });
@@ -169,14 +180,20 @@ describe('without a destination', () => {
     const last = await emu.shutdown();
     expect(last?.exitCode).toBe(0);
     expect(sink.requests).toHaveLength(0);
-    const warns = ownLogs(emu).filter((l) => String(l.msg).includes('DISPATCH_POST_URI'));
+    const warns = ownLogs(emu).filter((l) =>
+      String(l.msg).includes('DISPATCH_POST_URI')
+    );
     expect(warns).toHaveLength(1);
   });
 });
 
 describe('the listener', () => {
   async function post(url: URL, body: string | Buffer): Promise<number> {
-    const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     await res.arrayBuffer();
     return res.status;
   }
@@ -191,7 +208,11 @@ describe('the listener', () => {
     expect(await post(target, 'not json at all')).toBe(400);
     const huge = Buffer.alloc(2 * 262_144 + 262_144 + 1, 0x20);
     expect(await post(target, huge)).toBe(413);
-    const unknown = { time: new Date().toISOString(), type: 'platform.fromTheFuture', record: { x: 1 } };
+    const unknown = {
+      time: new Date().toISOString(),
+      type: 'platform.fromTheFuture',
+      record: { x: 1 },
+    };
     expect(await post(target, JSON.stringify([unknown, 42]))).toBe(200);
     await emu.invoke({ handlerMs: 5, lines });
     await emu.shutdown();
@@ -199,7 +220,9 @@ describe('the listener', () => {
     expect(got).toContainEqual(unknown);
     const check = checkRaw(emu, got);
     expect(check.arrived).toBe(check.expected);
-    const rejections = ownLogs(emu).filter((l) => l.status === 400 || l.status === 413);
+    const rejections = ownLogs(emu).filter(
+      (l) => l.status === 400 || l.status === 413
+    );
     expect(rejections.length).toBe(4);
   });
 });
@@ -214,11 +237,16 @@ describe('failures around Lambda', () => {
     const last = await emu.shutdown();
     expect(last?.exitCode).toBe(0);
     expect(sink.requests).toHaveLength(0);
-    expect(ownLogs(emu).some((l) => String(l.msg).includes('subscription failed'))).toBe(true);
+    expect(
+      ownLogs(emu).some((l) => String(l.msg).includes('subscription failed'))
+    ).toBe(true);
   });
 
   it('reports a failed subscription through /init/error in strict mode', async () => {
-    const { emu } = await start({ LAMBDA_TELEMETRY_OTEL_STRICT: 'true' }, { failSubscribe: true, initTimeoutMs: 3_000 });
+    const { emu } = await start(
+      { LAMBDA_TELEMETRY_OTEL_STRICT: 'true' },
+      { failSubscribe: true, initTimeoutMs: 3_000 }
+    );
     const ext = new Promise<string | undefined>((resolve) => {
       const timer = setInterval(() => {
         const e = emu.extension;
@@ -244,7 +272,8 @@ describe('failures around Lambda', () => {
     emu.thaw();
     process.kill(launch.pid as number, 'SIGTERM');
     const until = Date.now() + 3_000;
-    while (launch.exitedAt === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    while (launch.exitedAt === undefined && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 5));
     expect(launch.exitCode).toBe(0);
     const got = sink.rawEvents().map((e) => JSON.stringify(e));
     for (const line of emitted(emu, 'function')) expect(got).toContain(line);
@@ -254,14 +283,23 @@ describe('failures around Lambda', () => {
 describe('Lambda Managed Instances', () => {
   it('registers for SHUTDOWN only and dispatches on a timer', async () => {
     const { emu, sink } = await start(
-      { LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '50', DISPATCH_MIN_BATCH_SIZE: '1' },
+      {
+        LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '50',
+        DISPATCH_MIN_BATCH_SIZE: '1',
+      },
       { managedInstances: true }
     );
     await emu.launch();
     expect(emu.extension?.events).toEqual(['SHUTDOWN']);
-    await Promise.all([1, 2, 3].map(() => emu.invoke({ handlerMs: 20, lines })));
+    await Promise.all(
+      [1, 2, 3].map(() => emu.invoke({ handlerMs: 20, lines }))
+    );
     const arrived = await sink.waitFor(
-      () => sink.rawEvents().filter((e) => (e as { type: string }).type === 'function').length === 9,
+      () =>
+        sink
+          .rawEvents()
+          .filter((e) => (e as { type: string }).type === 'function').length ===
+        9,
       3_000
     );
     expect(arrived).toBe(true);

@@ -18,10 +18,14 @@ describe('DISPATCH_MIN_BATCH_SIZE', () => {
   it.each(['', '0', '-1', '10abc', '0x10', '1.5', 'ten', '1e3'])(
     'warns naming %j and uses 1',
     (value) => {
-      const { config, warnings } = loadConfig({ DISPATCH_MIN_BATCH_SIZE: value });
+      const { config, warnings } = loadConfig({
+        DISPATCH_MIN_BATCH_SIZE: value,
+      });
       expect(config.dispatch.minBatchSize).toBe(1);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain(`DISPATCH_MIN_BATCH_SIZE=${JSON.stringify(value)}`);
+      expect(warnings[0]).toContain(
+        `DISPATCH_MIN_BATCH_SIZE=${JSON.stringify(value)}`
+      );
     }
   );
 
@@ -48,7 +52,9 @@ describe('DISPATCH_FORMAT', () => {
 describe('DISPATCH_POST_URI', () => {
   it('is used as given', () => {
     const uri = 'https://collector.example:8443/ingest/v2?tenant=a';
-    expect(loadConfig({ DISPATCH_POST_URI: uri }).config.dispatch.postUri).toBe(uri);
+    expect(loadConfig({ DISPATCH_POST_URI: uri }).config.dispatch.postUri).toBe(
+      uri
+    );
   });
 
   it('is optional: no URI means discard', () => {
@@ -81,19 +87,24 @@ describe('Telemetry API subscription settings', () => {
     [`${P}BUFFER_MAX_BYTES`, '1048577', 'maxBytes', 262_144],
     [`${P}BUFFER_TIMEOUT_MS`, '24', 'timeoutMs', 25],
     [`${P}BUFFER_TIMEOUT_MS`, 'fast', 'timeoutMs', 25],
-  ] as const)('%s=%s is outside the documented limits: warn, default', (key, value, field, def) => {
-    const { config, warnings } = loadConfig({ [key]: value });
-    expect(config.subscription[field]).toBe(def);
-    expect(warnings[0]).toContain(key);
-    expect(warnings[0]).toContain(value);
-  });
+  ] as const)(
+    '%s=%s is outside the documented limits: warn, default',
+    (key, value, field, def) => {
+      const { config, warnings } = loadConfig({ [key]: value });
+      expect(config.subscription[field]).toBe(def);
+      expect(warnings[0]).toContain(key);
+      expect(warnings[0]).toContain(value);
+    }
+  );
 
   it.each([
     [`${P}BUFFER_MAX_ITEMS`, '10000', 'maxItems', 10_000],
     [`${P}BUFFER_MAX_BYTES`, '1048576', 'maxBytes', 1_048_576],
     [`${P}BUFFER_TIMEOUT_MS`, '30000', 'timeoutMs', 30_000],
   ] as const)('%s=%s is taken', (key, value, field, expected) => {
-    expect(loadConfig({ [key]: value }).config.subscription[field]).toBe(expected);
+    expect(loadConfig({ [key]: value }).config.subscription[field]).toBe(
+      expected
+    );
   });
 
   it('takes a list of types', () => {
@@ -102,8 +113,14 @@ describe('Telemetry API subscription settings', () => {
   });
 
   it('refuses an unknown type and keeps all three', () => {
-    const { config, warnings } = loadConfig({ [`${P}TYPES`]: 'platform,metrics' });
-    expect(config.subscription.types).toEqual(['platform', 'function', 'extension']);
+    const { config, warnings } = loadConfig({
+      [`${P}TYPES`]: 'platform,metrics',
+    });
+    expect(config.subscription.types).toEqual([
+      'platform',
+      'function',
+      'extension',
+    ]);
     expect(warnings[0]).toContain('metrics');
   });
 });
@@ -118,7 +135,9 @@ describe('listener', () => {
   });
 
   it('binds all interfaces under SAM local', () => {
-    expect(loadConfig({ AWS_SAM_LOCAL: 'true' }).config.listener.host).toBe('0.0.0.0');
+    expect(loadConfig({ AWS_SAM_LOCAL: 'true' }).config.listener.host).toBe(
+      '0.0.0.0'
+    );
   });
 
   it('takes our host and port over everything', () => {
@@ -127,18 +146,23 @@ describe('listener', () => {
       [`${P}LISTENER_HOST`]: '127.0.0.1',
       [`${P}LISTENER_PORT`]: '4243',
     }).config;
-    expect(listener).toEqual({ host: '127.0.0.1', hostOverridden: true, port: 4243 });
+    expect(listener).toEqual({
+      host: '127.0.0.1',
+      hostOverridden: true,
+      port: 4243,
+    });
   });
 });
 
 describe('execution modes and switches', () => {
   it('detects Managed Instances', () => {
     expect(
-      loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }).config
-        .managedInstances
+      loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' })
+        .config.managedInstances
     ).toBe(true);
     expect(
-      loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }).config.managedInstances
+      loadConfig({ AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }).config
+        .managedInstances
     ).toBe(false);
   });
 
@@ -152,8 +176,12 @@ describe('execution modes and switches', () => {
   });
 
   it('reads our log level, and not OTEL_LOG_LEVEL', () => {
-    expect(loadConfig({ [`${P}LOG_LEVEL`]: 'DEBUG' }).config.logLevel).toBe('debug');
-    expect(loadConfig({ OTEL_LOG_LEVEL: 'debug' }).config.logLevel).toBe('info');
+    expect(loadConfig({ [`${P}LOG_LEVEL`]: 'DEBUG' }).config.logLevel).toBe(
+      'debug'
+    );
+    expect(loadConfig({ OTEL_LOG_LEVEL: 'debug' }).config.logLevel).toBe(
+      'info'
+    );
     const bad = loadConfig({ [`${P}LOG_LEVEL`]: 'loud' });
     expect(bad.config.logLevel).toBe('info');
     expect(bad.warnings[0]).toContain('"loud"');

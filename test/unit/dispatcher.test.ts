@@ -15,7 +15,11 @@ class ScriptedExporter implements BatchExporter<string> {
   async shutdown(): Promise<void> {}
 }
 
-function setup(minBatchSize: number, exporter: BatchExporter<string>, maxRequestBytes = 1e9) {
+function setup(
+  minBatchSize: number,
+  exporter: BatchExporter<string>,
+  maxRequestBytes = 1e9
+) {
   const lines: string[] = [];
   const d = new Dispatcher<string>({
     queue: new BoundedQueue<string>({ maxEvents: 100, maxBytes: 1e9 }),
@@ -54,7 +58,9 @@ describe('the dispatch rule', () => {
   });
 
   it('counts re-queued events towards the minimum', async () => {
-    const exporter = new ScriptedExporter([{ status: 'retryable', reason: 'HTTP 503' }]);
+    const exporter = new ScriptedExporter([
+      { status: 'retryable', reason: 'HTTP 503' },
+    ]);
     const { d, push } = setup(3, exporter);
     push('a', 'b', 'c');
     await d.flush({ force: false, deadlineMs: soon() });
@@ -68,7 +74,9 @@ describe('the dispatch rule', () => {
   });
 
   it('keeps order when a retried batch goes out with newer events', async () => {
-    const exporter = new ScriptedExporter([{ status: 'retryable', reason: 'ECONNREFUSED' }]);
+    const exporter = new ScriptedExporter([
+      { status: 'retryable', reason: 'ECONNREFUSED' },
+    ]);
     const { d, push } = setup(1, exporter);
     push('a', 'b');
     await d.flush({ force: false, deadlineMs: soon() });

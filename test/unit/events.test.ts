@@ -4,16 +4,27 @@ import { parseBatch, requestIdOf } from '../../src/lambda/events.js';
 describe('parseBatch', () => {
   it('keeps every object of a JSON array, in order, as it came', () => {
     const batch = [
-      { time: '2026-01-01T00:00:00.000Z', type: 'platform.start', record: { requestId: 'a' } },
+      {
+        time: '2026-01-01T00:00:00.000Z',
+        type: 'platform.start',
+        record: { requestId: 'a' },
+      },
       { time: '2026-01-01T00:00:00.001Z', type: 'function', record: 'hello\n' },
-      { time: '2026-01-01T00:00:00.002Z', type: 'platform.somethingNew', record: { x: [1, 2] }, extra: true },
+      {
+        time: '2026-01-01T00:00:00.002Z',
+        type: 'platform.somethingNew',
+        record: { x: [1, 2] },
+        extra: true,
+      },
     ];
     const result = parseBatch(JSON.stringify(batch));
     expect(result).toEqual({ ok: true, events: batch, rejected: 0 });
   });
 
   it('tolerates events with missing fields', () => {
-    const result = parseBatch('[{}, {"type":"platform.report"}, {"record":null}]');
+    const result = parseBatch(
+      '[{}, {"type":"platform.report"}, {"record":null}]'
+    );
     expect(result.ok && result.events.length).toBe(3);
     if (result.ok) {
       for (const e of result.events) expect(() => requestIdOf(e)).not.toThrow();
@@ -34,7 +45,9 @@ describe('parseBatch', () => {
   });
 
   it('skips elements that cannot be events and counts them', () => {
-    const result = parseBatch('[1, "x", null, [], {"type":"function","record":"ok"}, true]');
+    const result = parseBatch(
+      '[1, "x", null, [], {"type":"function","record":"ok"}, true]'
+    );
     expect(result).toEqual({
       ok: true,
       events: [{ type: 'function', record: 'ok' }],

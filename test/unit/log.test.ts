@@ -12,7 +12,12 @@ describe('logger', () => {
     const { log, lines } = capture('info');
     log.warn('queue full', { dropped: 3 });
     expect(lines).toEqual([
-      { level: 'warn', ext: 'lambda-telemetry-otel', msg: 'queue full', dropped: 3 },
+      {
+        level: 'warn',
+        ext: 'lambda-telemetry-otel',
+        msg: 'queue full',
+        dropped: 3,
+      },
     ]);
   });
 

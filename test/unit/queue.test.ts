@@ -46,8 +46,12 @@ describe('BoundedQueue', () => {
     q.push(item('big', 1, 500));
     q.push(item('x', 1, 10));
     q.push(item('y', 1, 10));
-    expect(q.take(Number.POSITIVE_INFINITY, 100).map((i) => i.value)).toEqual(['big']);
-    expect(q.take(Number.POSITIVE_INFINITY, 15).map((i) => i.value)).toEqual(['x']);
+    expect(q.take(Number.POSITIVE_INFINITY, 100).map((i) => i.value)).toEqual([
+      'big',
+    ]);
+    expect(q.take(Number.POSITIVE_INFINITY, 15).map((i) => i.value)).toEqual([
+      'x',
+    ]);
     expect(q.length).toBe(1);
   });
 

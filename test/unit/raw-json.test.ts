@@ -17,14 +17,21 @@ afterEach(async () => {
 
 const events = [
   { time: '2026-01-01T00:00:00.000Z', type: 'function', record: 'héllo\n' },
-  { time: '2026-01-01T00:00:00.001Z', type: 'platform.report', record: { metrics: { durationMs: 1.5 } } },
+  {
+    time: '2026-01-01T00:00:00.001Z',
+    type: 'platform.report',
+    record: { metrics: { durationMs: 1.5 } },
+  },
 ];
 const items = events.map((e) => JSON.stringify(e));
 
 describe('raw JSON exporter', () => {
   it('POSTs one JSON array of the events, JSON-equal and in order', async () => {
     const s = await sink();
-    const exporter = createRawJsonExporter({ url: `${s.url}/ingest?x=1`, timeoutMs: 2_000 });
+    const exporter = createRawJsonExporter({
+      url: `${s.url}/ingest?x=1`,
+      timeoutMs: 2_000,
+    });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
     expect(result).toEqual({ status: 'success' });
@@ -42,21 +49,35 @@ describe('raw JSON exporter', () => {
     const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 2_000 });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
-    expect(result).toEqual({ status: 'retryable', reason: `HTTP ${status}`, retryAfterMs: 3_000 });
+    expect(result).toEqual({
+      status: 'retryable',
+      reason: `HTTP ${status}`,
+      retryAfterMs: 3_000,
+    });
   });
 
-  it.each([400, 401, 403, 404, 413, 500, 501])('treats %i as final', async (status) => {
-    const s = await sink();
-    s.reply = () => ({ status });
-    const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 2_000 });
-    const result = await exporter.export(items, Date.now() + 2_000);
-    await exporter.shutdown();
-    expect(result).toEqual({ status: 'failure', reason: `HTTP ${status}`, httpStatus: status });
-  });
+  it.each([400, 401, 403, 404, 413, 500, 501])(
+    'treats %i as final',
+    async (status) => {
+      const s = await sink();
+      s.reply = () => ({ status });
+      const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 2_000 });
+      const result = await exporter.export(items, Date.now() + 2_000);
+      await exporter.shutdown();
+      expect(result).toEqual({
+        status: 'failure',
+        reason: `HTTP ${status}`,
+        httpStatus: status,
+      });
+    }
+  );
 
   it('reports a refused connection as retryable', async () => {
     const port = await freePort();
-    const exporter = createRawJsonExporter({ url: `http://127.0.0.1:${port}/`, timeoutMs: 2_000 });
+    const exporter = createRawJsonExporter({
+      url: `http://127.0.0.1:${port}/`,
+      timeoutMs: 2_000,
+    });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
     expect(result.status).toBe('retryable');
@@ -94,7 +115,9 @@ describe('parseRetryAfter', () => {
     ['soon', undefined],
     [undefined, undefined],
   ])('%j -> %j ms', (value, expected) => {
-    expect(parseRetryAfter(value, Date.parse('2026-01-01T00:00:00Z'))).toBe(expected);
+    expect(parseRetryAfter(value, Date.parse('2026-01-01T00:00:00Z'))).toBe(
+      expected
+    );
   });
 });
 
