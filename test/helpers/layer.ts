@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import {
   LambdaEmulator,
   type EmulatorOptions,
 } from '../../src/emulator/emulator.js';
 import { Sink } from '../../src/emulator/sink.js';
+
+export { freePort } from './net.js';
 
 /** The built layer's launcher, as Lambda would find it in /opt/extensions. */
 export const LAUNCHER = resolve('dist/layer/extensions/lambda-telemetry-otel');
@@ -55,16 +56,6 @@ export function emitted(emu: LambdaEmulator, type?: string): string[] {
   return emu.deliveries.flatMap((d) =>
     d.log.filter((l) => (type ? l.type === type : true)).map((l) => l.json)
   );
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** The extension's own JSON log lines. */

@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRawJsonExporter } from '../../src/export/raw-json.js';
 import { parseRetryAfter } from '../../src/export/result.js';
 import { Sink } from '../../src/emulator/sink.js';
+import { freePort } from '../helpers/net.js';
 
 const sinks: Sink[] = [];
 async function sink(): Promise<Sink> {
@@ -120,13 +120,3 @@ describe('parseRetryAfter', () => {
     );
   });
 });
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
