@@ -76,3 +76,13 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 1_000;
 export const DEFAULT_SHUTDOWN_WAIT_MS = 400;
 
 export const DEFAULT_MIN_BATCH_SIZE = 1;
+
+/**
+ * Longer log bodies are cut and marked truncated: backends refuse records of
+ * about 1 MiB and bill by size (Datadog caps at 1 MiB, Coralogix at 30,000
+ * characters).
+ */
+export const DEFAULT_MAX_LOG_CHARS = 65_536;
+
+/** Kept equal to package.json "version" (a unit test checks). */
+export const EXTENSION_VERSION = '0.1.0';

@@ -10,6 +10,7 @@ import {
   SHUTDOWN_PLAUSIBLE_MAX_MS,
 } from './constants.js';
 import type { BatchExporter } from './export/result.js';
+import type { Mapper } from './map/mapper.js';
 import {
   createExtensionsApi,
   type ExtensionsApi,
@@ -23,12 +24,20 @@ import {
 } from './lambda/events.js';
 import { type Listener, startListener } from './lambda/listener.js';
 import { subscribe } from './lambda/telemetry-api.js';
-import { toRawItem } from './map/raw-item.js';
-import { Dispatcher } from './pipeline/dispatcher.js';
+import { Dispatcher, dispatchDue } from './pipeline/dispatcher.js';
 import { BoundedQueue } from './pipeline/queue.js';
 import type { Logger } from './util/log.js';
 
-export interface LifecycleDeps {
+/** A dispatch format: how events become items, and who sends them. */
+export interface Format<T> {
+  mapper: Mapper<T>;
+  /** Undefined: nowhere to send (no endpoint); events are discarded. */
+  exporter: BatchExporter<T> | undefined;
+  /** Problems found while setting up, logged once each. */
+  warnings?: string[];
+}
+
+export interface LifecycleDeps<T> {
   config: Readonly<Config>;
   /** The launcher's file name: Lambda matches it against /opt/extensions. */
   extensionName: string;
@@ -36,8 +45,11 @@ export interface LifecycleDeps {
   runtimeApi: string;
   log: Logger;
   now?: () => number;
-  /** Loads the export stack; called once the first `/next` is on its way. */
-  loadExporter: () => Promise<BatchExporter<string>>;
+  /**
+   * Loads the format (mapping and export stack); called once the first
+   * `/next` is on its way, so its cost is not part of the extension's init.
+   */
+  loadFormat: () => Promise<Format<T>>;
   api?: ExtensionsApi;
 }
 
@@ -52,12 +64,20 @@ interface ShutdownRequest {
 /** Remembers the last few report ids: enough to know the last one came. */
 const REPORTS_REMEMBERED = 16;
 
-export class Lifecycle {
+export class Lifecycle<T> {
   private readonly _log: Logger;
   private readonly _now: () => number;
   private readonly _api: ExtensionsApi;
-  private readonly _dispatcher: Dispatcher<string>;
+  private readonly _dispatcher: Dispatcher<T>;
+  private _format: Promise<Format<T> | undefined> | undefined;
+  private _mapper: Mapper<T> | undefined;
+  private _discard = false;
+  /** Events that came before the format finished loading. */
+  private _early: TelemetryEvent[] = [];
+  private _earlyDropped = 0;
   private _listener: Listener | undefined;
+  /** What register answered (account id, function name...). */
+  registration: RegisterResult | undefined;
   private _received = 0;
   private _discarded = 0;
   private _lastInvokeId: string | undefined;
@@ -67,14 +87,13 @@ export class Lifecycle {
   private _signal: (req: ShutdownRequest) => void = () => undefined;
   private readonly _signalled: Promise<ShutdownRequest>;
 
-  constructor(private readonly _deps: LifecycleDeps) {
+  constructor(private readonly _deps: LifecycleDeps<T>) {
     this._log = _deps.log;
     this._now = _deps.now ?? Date.now;
     this._api = _deps.api ?? createExtensionsApi(_deps.runtimeApi);
     const { config } = _deps;
-    this._dispatcher = new Dispatcher<string>({
-      queue: new BoundedQueue<string>(config.queue),
-      minBatchSize: config.dispatch.minBatchSize,
+    this._dispatcher = new Dispatcher<T>({
+      queue: new BoundedQueue<T>(config.queue),
       maxRequestBytes: config.export.maxRequestBytes,
       log: this._log,
       now: this._now,
@@ -105,6 +124,7 @@ export class Lifecycle {
       log.error('register failed', { error: errorText(err) });
       return 1;
     }
+    this.registration = registration;
     log.debug('registered', { functionName: registration.functionName });
 
     // 2. Listen and subscribe, before the first /next (Lambda closes
@@ -117,9 +137,6 @@ export class Lifecycle {
           log.error('init/error failed', { error: errorText(err) })
         );
       return 1;
-    }
-    if (active && config.dispatch.postUri === undefined) {
-      log.warn('DISPATCH_POST_URI is not set; telemetry will be discarded');
     }
 
     // 3. The event loop. The exporter stack starts loading only after the
@@ -205,15 +222,38 @@ export class Lifecycle {
   }
 
   private _afterFirstNext(): void {
-    const { config } = this._deps;
-    if (config.dispatch.postUri !== undefined) {
-      this._dispatcher.setExporter(this._deps.loadExporter());
-    }
+    const { config, log } = this._deps;
+    this._format = this._deps.loadFormat().then(
+      (format) => {
+        this._mapper = format.mapper;
+        for (const w of format.warnings ?? []) log.warn(w);
+        if (format.exporter === undefined) {
+          this._discard = true;
+          log.warn(
+            'no endpoint is configured (DISPATCH_POST_URI or OTEL_EXPORTER_OTLP_ENDPOINT); telemetry will be discarded'
+          );
+        } else {
+          this._dispatcher.setExporter(Promise.resolve(format.exporter));
+        }
+        const early = this._early;
+        this._early = [];
+        this._map(early);
+        return format;
+      },
+      (err: unknown) => {
+        log.error('the export stack failed to load; telemetry is discarded', {
+          error: errorText(err),
+        });
+        this._discard = true;
+        this._early = [];
+        return undefined;
+      }
+    );
     if (config.managedInstances) {
       // No INVOKE ever comes on Managed Instances: a timer (and the batch
       // size, checked on receipt) are the only flush triggers.
       this._timer = setInterval(
-        () => this._flushIfReady(),
+        () => this._flushIfDue(),
         config.flushIntervalMs
       );
       this._timer.unref();
@@ -222,10 +262,6 @@ export class Lifecycle {
 
   private _receive(events: TelemetryEvent[]): void {
     this._received += events.length;
-    if (this._deps.config.dispatch.postUri === undefined) {
-      this._discarded += events.length;
-      return;
-    }
     for (const event of events) {
       if (eventType(event) === 'platform.report') {
         const id = requestIdOf(event);
@@ -234,27 +270,108 @@ export class Lifecycle {
           if (this._reports.length > REPORTS_REMEMBERED) this._reports.shift();
         }
       }
-      this._dispatcher.enqueue(toRawItem(event));
+    }
+    if (this._mapper === undefined && !this._discard) {
+      // The format is still loading (only at the very start): hold the
+      // events, within the queue's event bound.
+      this._early.push(...events);
+      const over = this._early.length - this._deps.config.queue.maxEvents;
+      if (over > 0) {
+        this._early.splice(0, over);
+        this._earlyDropped += over;
+      }
+    } else {
+      this._map(events);
     }
     this._onTelemetry?.();
-    if (this._deps.config.managedInstances) this._flushIfReady();
+    if (this._deps.config.managedInstances) this._flushIfDue();
   }
 
-  private _flushIfReady(): void {
-    if (!this._dispatcher.ready) return;
+  private _map(events: TelemetryEvent[]): void {
+    if (this._discard || this._mapper === undefined) {
+      this._discarded += events.length;
+      return;
+    }
+    const mapper = this._mapper;
+    const enqueue = (item: Parameters<Dispatcher<T>['enqueue']>[0]): void =>
+      this._dispatcher.enqueue(item);
+    for (const event of events) {
+      try {
+        mapper.map(event, enqueue);
+      } catch (err) {
+        this._discarded++;
+        this._log.limited(
+          'error',
+          'map',
+          'an event could not be mapped; skipped',
+          {
+            type: eventType(event),
+            error: errorText(err),
+          }
+        );
+      }
+    }
+  }
+
+  /** Events received and not yet sent, wherever they wait. */
+  private _waitingEvents(): number {
+    return (
+      this._dispatcher.queuedEvents +
+      (this._mapper?.pendingEvents ?? 0) +
+      this._early.length
+    );
+  }
+
+  private _flushIfDue(): void {
+    if (
+      !dispatchDue(
+        this._waitingEvents(),
+        this._deps.config.dispatch.minBatchSize
+      )
+    )
+      return;
     const deadlineMs = this._now() + this._deps.config.export.timeoutMs;
-    this._dispatcher.flush({ force: false, deadlineMs }).catch((err: unknown) =>
+    this._flush(deadlineMs, false).catch((err: unknown) =>
       this._log.limited('error', 'flush', 'flush failed', {
         error: errorText(err),
       })
     );
   }
 
+  /**
+   * Waits (bounded) for the format to load so early events are mapped, then
+   * sends the queue. `drain` releases what the mapper holds back first.
+   */
+  private async _flush(deadlineMs: number, drain: boolean): Promise<void> {
+    if (this._format !== undefined && this._mapper === undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this._format,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, Math.max(0, deadlineMs - this._now()));
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    if (drain && this._mapper !== undefined) {
+      this._mapper.drain((item) => this._dispatcher.enqueue(item));
+    }
+    await this._dispatcher.flush({ deadlineMs });
+  }
+
   private async _onInvoke(
     event: NextEvent & { eventType: 'INVOKE' }
   ): Promise<void> {
     this._lastInvokeId = event.requestId;
-    if (!this._dispatcher.ready) return;
+    this._mapper?.noteInvoke(event.requestId, event.invokedFunctionArn);
+    if (
+      !dispatchDue(
+        this._waitingEvents(),
+        this._deps.config.dispatch.minBatchSize
+      )
+    ) {
+      return;
+    }
     // The export runs while the handler runs (the seed's behaviour), and
     // /next is never held past the function's own deadline.
     const now = this._now();
@@ -267,7 +384,7 @@ export class Lifecycle {
       fnDeadline
     );
     try {
-      await this._dispatcher.flush({ force: false, deadlineMs });
+      await this._flush(deadlineMs, false);
     } catch (err) {
       this._log.limited('error', 'flush', 'flush failed', {
         error: errorText(err),
@@ -288,7 +405,7 @@ export class Lifecycle {
         : received + SHUTDOWN_FALLBACK_BUDGET_MS) - DEADLINE_MARGIN_MS;
     clearInterval(this._timer);
 
-    if (this._listener !== undefined && config.dispatch.postUri !== undefined) {
+    if (this._listener !== undefined && !this._discard) {
       // The last invocation's platform.report is emitted only after we
       // called /next, so it usually arrives now. Wait for it, bounded by a
       // share of the budget so the flush keeps the rest.
@@ -299,12 +416,12 @@ export class Lifecycle {
       await this._waitForLateTelemetry(waitUntil);
       // Whatever arrives while a flush runs gets another pass, in time.
       let before = -1;
-      while (this._dispatcher.queuedEvents > 0 && this._now() < deadline) {
+      do {
         const sentBefore = this._dispatcher.stats.sentEvents;
         if (sentBefore === before) break;
         before = sentBefore;
-        await this._dispatcher.flush({ force: true, deadlineMs: deadline });
-      }
+        await this._flush(deadline, true);
+      } while (this._waitingEvents() > 0 && this._now() < deadline);
     }
     await this._close();
     const s = this._dispatcher.stats;
@@ -315,7 +432,8 @@ export class Lifecycle {
       unsent: this._dispatcher.queuedEvents,
       overflowDropped: s.overflowEvents,
       rejected: s.rejectedEvents,
-      discarded: this._discarded,
+      discarded: this._discarded + (this._mapper?.discardedEvents ?? 0),
+      overflowBeforeLoad: this._earlyDropped,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
     });
     return 0;

@@ -4,7 +4,8 @@
  */
 import { loadConfig } from './config/config.js';
 import { EXTENSION_NAME } from './constants.js';
-import { Lifecycle } from './lifecycle.js';
+import { type Format, Lifecycle } from './lifecycle.js';
+import { RawMapper } from './map/raw.js';
 import { createLogger } from './util/log.js';
 
 async function main(): Promise<number> {
@@ -32,19 +33,35 @@ async function main(): Promise<number> {
     })
   );
 
-  const postUri = config.dispatch.postUri;
-  const lifecycle = new Lifecycle({
+  // Both formats load after the first /next: undici and the OpenTelemetry
+  // transformer are most of the layer, and none of it is needed to register.
+  const loadFormat = async (): Promise<Format<unknown>> => {
+    if (config.dispatch.format === 'raw') {
+      const postUri = config.dispatch.postUri;
+      if (postUri === undefined)
+        return { mapper: new RawMapper(), exporter: undefined };
+      const { createRawJsonExporter } = await import('./export/raw-json.js');
+      return {
+        mapper: new RawMapper(),
+        exporter: createRawJsonExporter({
+          url: postUri,
+          timeoutMs: config.export.timeoutMs,
+        }),
+      } as Format<unknown>;
+    }
+    const { createOtlpFormat } = await import('./otel/format.js');
+    return (await createOtlpFormat(
+      config,
+      lifecycle.registration
+    )) as Format<unknown>;
+  };
+
+  const lifecycle: Lifecycle<unknown> = new Lifecycle<unknown>({
     config,
     extensionName: process.argv[2] || EXTENSION_NAME,
     runtimeApi,
     log,
-    loadExporter: async () => {
-      const { createRawJsonExporter } = await import('./export/raw-json.js');
-      return createRawJsonExporter({
-        url: postUri as string,
-        timeoutMs: config.export.timeoutMs,
-      });
-    },
+    loadFormat,
   });
   // Lambda sends SHUTDOWN, but a local runner (or a human) sends SIGTERM.
   process.once('SIGTERM', () => lifecycle.requestShutdown('SIGTERM'));

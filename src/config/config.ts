@@ -9,6 +9,7 @@ import {
   DEFAULT_BUFFERING,
   DEFAULT_EXPORT_TIMEOUT_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_MAX_LOG_CHARS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_QUEUE_EVENTS,
   DEFAULT_MAX_REQUEST_BYTES,
@@ -19,7 +20,13 @@ import {
 } from '../constants.js';
 import { isLogLevel, type LogLevel } from '../util/log.js';
 
-export type DispatchFormat = 'raw';
+export type DispatchFormat = 'otlp' | 'raw';
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export interface SignalTarget {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+}
 export type TelemetryType = 'platform' | 'function' | 'extension';
 const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'platform',
@@ -49,6 +56,29 @@ export interface Config {
     postUri: string | undefined;
     minBatchSize: number;
     format: DispatchFormat;
+  };
+  otlp: {
+    logs: SignalTarget | undefined;
+    traces: SignalTarget | undefined;
+    protocol: OtlpProtocol;
+    compression: 'gzip' | 'none';
+    /** PEM files with extra CA certificates. */
+    certificateFiles: string[];
+  };
+  resource: {
+    serviceName: string | undefined;
+    attributes: Record<string, string>;
+  };
+  function: {
+    name: string | undefined;
+    version: string | undefined;
+    memoryMb: number | undefined;
+    region: string | undefined;
+  };
+  logs: {
+    /** START/END/REPORT/INIT_* lines as log records. */
+    platform: boolean;
+    maxBodyChars: number;
   };
   queue: { maxEvents: number; maxBytes: number };
   export: { timeoutMs: number; maxRequestBytes: number };
@@ -92,15 +122,19 @@ export function loadConfig(env: Env): LoadedConfig {
     }
     return n;
   };
-  const bool = (name: string, raw: string | undefined): boolean => {
-    if (raw === undefined) return false;
+  const bool = (
+    name: string,
+    raw: string | undefined,
+    def = false
+  ): boolean => {
+    if (raw === undefined) return def;
     const v = raw.toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(v)) return true;
     if (['0', 'false', 'no', 'off'].includes(v)) return false;
     warnings.push(
-      `${name}=${JSON.stringify(raw)} is not a boolean; using false`
+      `${name}=${JSON.stringify(raw)} is not a boolean; using ${def}`
     );
-    return false;
+    return def;
   };
 
   let logLevel: LogLevel = 'info';
@@ -129,36 +163,32 @@ export function loadConfig(env: Env): LoadedConfig {
     }
   }
 
-  const format: DispatchFormat = 'raw';
+  let format: DispatchFormat = 'otlp';
   const rawFormat = env.DISPATCH_FORMAT?.trim();
-  if (
-    rawFormat !== undefined &&
-    rawFormat !== '' &&
-    rawFormat.toLowerCase() !== 'raw'
-  ) {
-    warnings.push(
-      `DISPATCH_FORMAT=${JSON.stringify(rawFormat)} is not supported (raw); using raw`
-    );
+  if (rawFormat !== undefined && rawFormat !== '') {
+    const v = rawFormat.toLowerCase();
+    if (v === 'otlp' || v === 'raw') format = v;
+    else
+      warnings.push(
+        `DISPATCH_FORMAT=${JSON.stringify(rawFormat)} is not otlp or raw; using otlp`
+      );
   }
 
-  let postUri: string | undefined = env.DISPATCH_POST_URI?.trim() || undefined;
-  if (postUri !== undefined) {
-    let ok = false;
+  const url = (name: string, raw: string | undefined): string | undefined => {
+    const v = raw?.trim();
+    if (!v) return undefined;
     try {
-      const u = new URL(postUri);
-      ok = u.protocol === 'http:' || u.protocol === 'https:';
+      const u = new URL(v);
+      if (u.protocol === 'http:' || u.protocol === 'https:') return v;
     } catch {
-      ok = false;
+      // fall through
     }
-    if (!ok) {
-      // The value may carry credentials in its user info or query: name the
-      // variable, not the value.
-      warnings.push(
-        'DISPATCH_POST_URI is not an http(s) URL; telemetry will be discarded'
-      );
-      postUri = undefined;
-    }
-  }
+    // The value may carry credentials in its user info or query: name the
+    // variable, not the value.
+    warnings.push(`${name} is not an http(s) URL; ignored`);
+    return undefined;
+  };
+  const postUri = url('DISPATCH_POST_URI', env.DISPATCH_POST_URI);
 
   let types: TelemetryType[] = [...TELEMETRY_TYPES];
   const rawTypes = ours('TYPES');
@@ -182,6 +212,15 @@ export function loadConfig(env: Env): LoadedConfig {
   const samLocal = env.AWS_SAM_LOCAL === 'true';
   const hostVar = ours('LISTENER_HOST');
   const host = hostVar ?? (samLocal ? '0.0.0.0' : SANDBOX_HOST);
+
+  const otlp = otlpSettings(env, postUri, url, warnings);
+  const resourceAttributes = keyValues(
+    'OTEL_RESOURCE_ATTRIBUTES',
+    env.OTEL_RESOURCE_ATTRIBUTES,
+    warnings,
+    true
+  );
+  const memory = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE?.trim();
 
   const config: Config = {
     logLevel,
@@ -224,6 +263,27 @@ export function loadConfig(env: Env): LoadedConfig {
       ),
     },
     dispatch: { postUri, minBatchSize, format },
+    otlp,
+    resource: {
+      serviceName: env.OTEL_SERVICE_NAME?.trim() || undefined,
+      attributes: resourceAttributes,
+    },
+    function: {
+      name: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
+      version: env.AWS_LAMBDA_FUNCTION_VERSION || undefined,
+      memoryMb: memory && /^\d+$/.test(memory) ? Number(memory) : undefined,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    },
+    logs: {
+      platform: bool(`${ENV_PREFIX}PLATFORM_LOGS`, ours('PLATFORM_LOGS'), true),
+      maxBodyChars: int(
+        `${ENV_PREFIX}MAX_LOG_CHARS`,
+        ours('MAX_LOG_CHARS'),
+        DEFAULT_MAX_LOG_CHARS,
+        64,
+        16_777_216
+      ),
+    },
     queue: {
       maxEvents: int(
         `${ENV_PREFIX}MAX_QUEUE_EVENTS`,
@@ -239,13 +299,22 @@ export function loadConfig(env: Env): LoadedConfig {
       ),
     },
     export: {
-      timeoutMs: int(
-        `${ENV_PREFIX}EXPORT_TIMEOUT_MS`,
-        ours('EXPORT_TIMEOUT_MS'),
-        DEFAULT_EXPORT_TIMEOUT_MS,
-        1,
-        600_000
-      ),
+      timeoutMs:
+        ours('EXPORT_TIMEOUT_MS') !== undefined
+          ? int(
+              `${ENV_PREFIX}EXPORT_TIMEOUT_MS`,
+              ours('EXPORT_TIMEOUT_MS'),
+              DEFAULT_EXPORT_TIMEOUT_MS,
+              1,
+              600_000
+            )
+          : int(
+              'OTEL_EXPORTER_OTLP_TIMEOUT',
+              env.OTEL_EXPORTER_OTLP_TIMEOUT?.trim() || undefined,
+              DEFAULT_EXPORT_TIMEOUT_MS,
+              1,
+              600_000
+            ),
       maxRequestBytes: int(
         `${ENV_PREFIX}MAX_REQUEST_BYTES`,
         ours('MAX_REQUEST_BYTES'),
@@ -269,6 +338,146 @@ export function loadConfig(env: Env): LoadedConfig {
     ),
   };
   return { config: deepFreeze(config), warnings };
+}
+
+/**
+ * The OTLP endpoints, one table (README "Where OTLP goes"), highest first:
+ * DISPATCH_POST_URI (a base URL; /v1/logs and /v1/traces appended), the
+ * per-signal OTEL_EXPORTER_OTLP_{LOGS,TRACES}_ENDPOINT (full URLs), then
+ * OTEL_EXPORTER_OTLP_ENDPOINT (a base URL).
+ *
+ * Headers: the standard OTEL_EXPORTER_OTLP_*HEADERS were written for the
+ * function's own collector, so they go only to an endpoint that came from
+ * the standard variables; DISPATCH_POST_URI gets ours
+ * (LAMBDA_TELEMETRY_OTEL_HEADERS) and never the function's API keys.
+ */
+function otlpSettings(
+  env: Env,
+  postUri: string | undefined,
+  url: (name: string, raw: string | undefined) => string | undefined,
+  warnings: string[]
+): Config['otlp'] {
+  const join = (base: string, path: string): string =>
+    `${base.replace(/\/+$/, '')}/${path}`;
+  const general = url(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    env.OTEL_EXPORTER_OTLP_ENDPOINT
+  );
+  const ourHeaders = keyValues(
+    `${ENV_PREFIX}HEADERS`,
+    env[`${ENV_PREFIX}HEADERS`],
+    warnings,
+    false
+  );
+  const stdHeaders = keyValues(
+    'OTEL_EXPORTER_OTLP_HEADERS',
+    env.OTEL_EXPORTER_OTLP_HEADERS,
+    warnings,
+    false
+  );
+  const target = (
+    signal: 'LOGS' | 'TRACES',
+    path: string
+  ): SignalTarget | undefined => {
+    if (postUri !== undefined) {
+      return { url: join(postUri, path), headers: ourHeaders };
+    }
+    const perSignal = url(
+      `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
+      env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]
+    );
+    const u =
+      perSignal ?? (general !== undefined ? join(general, path) : undefined);
+    if (u === undefined) return undefined;
+    const own = keyValues(
+      `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
+      env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
+      warnings,
+      false
+    );
+    return { url: u, headers: { ...stdHeaders, ...own } };
+  };
+
+  const pick = (
+    ourKey: string,
+    stdKey: string
+  ): [string, string] | undefined => {
+    const o = env[ENV_PREFIX + ourKey]?.trim();
+    if (o) return [ENV_PREFIX + ourKey, o];
+    const s = env[stdKey]?.trim();
+    return s ? [stdKey, s] : undefined;
+  };
+  let protocol: OtlpProtocol = 'http/protobuf';
+  const p = pick('PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
+  if (p) {
+    const v = p[1].toLowerCase();
+    if (v === 'http/protobuf' || v === 'http/json') protocol = v;
+    else
+      warnings.push(
+        `${p[0]}=${JSON.stringify(p[1])} is not http/protobuf or http/json; using http/protobuf`
+      );
+  }
+  let compression: 'gzip' | 'none' = 'none';
+  const c = pick('COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
+  if (c) {
+    const v = c[1].toLowerCase();
+    if (v === 'gzip' || v === 'none') compression = v;
+    else
+      warnings.push(
+        `${c[0]}=${JSON.stringify(c[1])} is not gzip or none; using none`
+      );
+  }
+  const certificateFiles = [
+    env[`${ENV_PREFIX}CERTIFICATE`],
+    env.OTEL_EXPORTER_OTLP_CERTIFICATE,
+    env.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+    env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+  ]
+    .map((f) => f?.trim())
+    .filter((f): f is string => !!f);
+  return {
+    logs: target('LOGS', 'v1/logs'),
+    traces: target('TRACES', 'v1/traces'),
+    protocol,
+    compression,
+    certificateFiles: [...new Set(certificateFiles)],
+  };
+}
+
+/**
+ * `key=value,key2=value2` with percent-encoded values (the OTel spec's
+ * format for headers and resource attributes). A bad entry is named by its
+ * key only when values are secrets (headers).
+ */
+export function keyValues(
+  name: string,
+  raw: string | undefined,
+  warnings: string[],
+  showValues: boolean
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === undefined || raw.trim() === '') return out;
+  for (const part of raw.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim();
+    if (eq < 0 || key === '') {
+      const what = showValues ? ` (${JSON.stringify(part.trim())})` : '';
+      warnings.push(
+        `${name} has an entry that is not key=value${what}; skipped`
+      );
+      continue;
+    }
+    const value = part.slice(eq + 1).trim();
+    try {
+      out[decodeURIComponent(key)] = decodeURIComponent(value);
+    } catch {
+      warnings.push(
+        `${name} entry ${JSON.stringify(key)} is not valid percent-encoding; skipped`
+      );
+    }
+  }
+  return out;
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

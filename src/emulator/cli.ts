@@ -7,11 +7,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkOtlp } from './check-otlp.js';
 import type { LambdaEmulator } from './emulator.js';
+import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
 import { checkRaw, runScenario } from './scenario.js';
 import { Sink } from './sink.js';
 
-const HELP = `usage: cli.mjs demo [--extension PATH] [--invocations N] [--verbose]
+const HELP = `usage: cli.mjs demo [--extension PATH] [--format otlp|raw] [--invocations N] [--verbose]
 
 Runs PATH (default dist/layer/extensions/lambda-telemetry-otel) under the
 local Lambda emulator: a cold start, invocations (TEXT and JSON logs, a
@@ -27,6 +29,7 @@ async function demo(args: string[]): Promise<number> {
         default: 'dist/layer/extensions/lambda-telemetry-otel',
       },
       invocations: { type: 'string', default: '5' },
+      format: { type: 'string', default: 'otlp' },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -50,7 +53,7 @@ async function demo(args: string[]): Promise<number> {
       invocations: Number(values.invocations),
       env: {
         DISPATCH_POST_URI: url,
-        DISPATCH_FORMAT: 'raw',
+        DISPATCH_FORMAT: values.format,
         // The emulator delivers to 127.0.0.1 whatever sandbox.localdomain
         // resolves to on this machine.
         LAMBDA_TELEMETRY_OTEL_LISTENER_HOST: '127.0.0.1',
@@ -62,11 +65,105 @@ async function demo(args: string[]): Promise<number> {
   } finally {
     await sink.close();
   }
-  const events = sink.rawEvents();
-  printArrivals(events);
-  const check = checkRaw(emu, events);
-  const ok = printFigures(emu, check, Date.now() - started);
+  if (values.format === 'raw') {
+    const events = sink.rawEvents();
+    printArrivals(events);
+    const check = checkRaw(emu, events);
+    const ok = printFigures(
+      emu,
+      Date.now() - started,
+      [
+        `platform + function events: ${check.arrived}/${check.expected} arrived${check.duplicates ? `, ${check.duplicates} duplicate(s)` : ''}`,
+        `extension lines: ${check.extensionArrived}/${check.extensionDelivered} accepted by the listener arrived; ${check.extensionUndeliverable} written after the final flush`,
+        ...check.missing.slice(0, 5).map((m) => `missing: ${m.slice(0, 160)}`),
+      ],
+      check.arrived === check.expected &&
+        check.extensionArrived === check.extensionDelivered
+    );
+    return ok ? 0 : 1;
+  }
+  const got = sink.otlp();
+  printTraces(got);
+  const check = checkOtlp(emu, got);
+  const ok = printFigures(
+    emu,
+    Date.now() - started,
+    [
+      `function lines: ${check.functionLinesFound}/${check.functionLines} arrived as log records with their invocation's trace and span ids${check.duplicateLines ? `, ${check.duplicateLines} duplicate(s)` : ''}`,
+      `invocations: ${check.invocationSpans}/${check.invocations} arrived as one span each, with the X-Ray ids, status and every report figure`,
+      `log records: ${got.logs.length}; spans: ${got.spans.length}`,
+      ...check.problems.slice(0, 8),
+    ],
+    check.problems.length === 0 && check.duplicateLines === 0
+  );
   return ok ? 0 : 1;
+}
+
+/** Each trace as a small tree: invocation span, its children, its log lines. */
+function printTraces(got: { logs: DecodedLog[]; spans: DecodedSpan[] }): void {
+  console.log(
+    `What the receiver decoded (${got.spans.length} spans, ${got.logs.length} log records):`
+  );
+  const ms = (s: DecodedSpan): string =>
+    `${(Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e6).toFixed(1)} ms`;
+  const status = (s: DecodedSpan): string =>
+    ['UNSET', 'OK', 'ERROR'][s.status.code] ?? '?';
+  const roots = got.spans.filter((s) => s.kind === 2);
+  for (const root of roots) {
+    const a = root.attributes;
+    const facts = [
+      a['faas.coldstart'] ? 'cold start' : undefined,
+      a['aws.lambda.report.billed_duration_ms'] !== undefined
+        ? `billed ${a['aws.lambda.report.billed_duration_ms']} ms`
+        : undefined,
+      a['aws.lambda.report.max_memory_used_mb'] !== undefined
+        ? `max memory ${a['aws.lambda.report.max_memory_used_mb']} MB`
+        : undefined,
+      a['aws.lambda.report.init_duration_ms'] !== undefined
+        ? `init ${a['aws.lambda.report.init_duration_ms']} ms`
+        : undefined,
+      a['error.type'] !== undefined
+        ? `error.type ${a['error.type']}`
+        : undefined,
+    ].filter(Boolean);
+    console.log(`  trace ${root.traceId}`);
+    console.log(
+      `    ${root.name} ${String(a['faas.invocation.id']).slice(0, 8)}  ${status(root)}  ${ms(root)}  [${facts.join(', ')}]`
+    );
+    for (const child of got.spans.filter(
+      (s) => s.parentSpanId === root.spanId && s.traceId === root.traceId
+    )) {
+      console.log(`      ${child.name}  ${ms(child)}`);
+    }
+    const logs = got.logs.filter(
+      (l) =>
+        l.spanId === root.spanId &&
+        l.attributes['aws.lambda.event.type'] === 'function'
+    );
+    for (const l of logs) {
+      const body = typeof l.body === 'string' ? l.body : JSON.stringify(l.body);
+      console.log(
+        `      log ${(l.severityText || '-').padEnd(5)} ${body.split('\n')[0]?.slice(0, 70)}`
+      );
+    }
+  }
+  const orphans = got.spans.filter(
+    (s) => s.kind !== 2 && !got.spans.some((p) => p.spanId === s.parentSpanId)
+  );
+  for (const o of orphans)
+    console.log(`  trace ${o.traceId}: ${o.name} ${ms(o)} (no invocation)`);
+  const platform = got.logs.filter((l) =>
+    String(l.attributes['aws.lambda.event.type']).startsWith('platform.')
+  );
+  console.log(
+    `  platform log lines: ${platform.length} (START/END/REPORT/INIT_*/RESTORE_*/...)`
+  );
+  const dropped = got.logs.filter(
+    (l) => l.attributes['aws.lambda.event.type'] === 'platform.logsDropped'
+  );
+  for (const d of dropped)
+    console.log(`  ${d.severityText} ${String(d.body).slice(0, 100)}`);
+  console.log('');
 }
 
 function printArrivals(events: unknown[]): void {
@@ -119,10 +216,11 @@ function collapse(labels: string[]): string {
 
 function printFigures(
   emu: LambdaEmulator,
-  check: ReturnType<typeof checkRaw>,
-  elapsedMs: number
+  elapsedMs: number,
+  arrivals: string[],
+  arrivedOk: boolean
 ): boolean {
-  let ok = true;
+  let ok = arrivedOk;
   console.log('Figures (from timestamps):');
   for (const [i, l] of emu.launches.entries()) {
     const exit =
@@ -131,7 +229,7 @@ function printFigures(
         : l.exitedBeforeDeadline
           ? `exited ${l.exitCode} ${(l.shutdownDeadlineMs - (l.exitedAt ?? 0)).toFixed(0)} ms before the ${l.shutdownReason} deadline`
           : `MISSED the ${l.shutdownReason} deadline${l.killed ? ' (SIGKILL)' : ''}`;
-    if (!l.exitedBeforeDeadline) ok = false;
+    if (!l.exitedBeforeDeadline || l.exitCode !== 0) ok = false;
     console.log(
       `  environment ${i + 1} (${l.initializationType}, ${l.phase}): init ${l.initMs ?? '-'} ms (spawn to first /next); ${exit}`
     );
@@ -154,17 +252,7 @@ function printFigures(
       `  ${timedOut} invocation(s) held past the function deadline by the extension`
     );
   }
-  const complete = check.arrived === check.expected;
-  if (!complete) ok = false;
-  console.log(
-    `  platform + function events: ${check.arrived}/${check.expected} arrived${check.duplicates ? `, ${check.duplicates} duplicate(s)` : ''}`
-  );
-  console.log(
-    `  extension lines: ${check.extensionArrived}/${check.extensionDelivered} accepted by the listener arrived; ${check.extensionUndeliverable} written after the final flush`
-  );
-  if (check.extensionArrived !== check.extensionDelivered) ok = false;
-  for (const m of check.missing.slice(0, 5))
-    console.log(`  missing: ${m.slice(0, 160)}`);
+  for (const line of arrivals) console.log(`  ${line}`);
   console.log(
     `\n${ok ? 'PASS' : 'FAIL'} in ${(elapsedMs / 1000).toFixed(1)} s`
   );

@@ -72,6 +72,20 @@ export interface InvocationRecord {
   extensionOverheadMs?: number;
   /** The extension never came back before the function deadline. */
   extensionTimedOut?: boolean;
+  /** The X-Ray context Lambda gave this invocation, when traced. */
+  traceId?: string;
+  parentSpanId?: string;
+  spanId?: string;
+  errorType?: string;
+  /** platform.report metrics as emitted. */
+  reportMetrics?: Record<string, number>;
+  /** Which environment (index into launches) ran it. */
+  launch: number;
+}
+
+export interface EmittedLine {
+  requestId: string;
+  line: LogLine;
 }
 
 export interface LogLine {
@@ -132,6 +146,8 @@ export class LambdaEmulator {
   readonly deliveries: TelemetryDelivery[] = [];
   /** Every line the extension wrote. */
   readonly output: string[] = [];
+  /** Every function log line the handler wrote, in order. */
+  readonly functionLines: EmittedLine[] = [];
   private _child: ChildProcess | undefined;
   private _launch: LaunchRecord | undefined;
   private _exited: Promise<void> = Promise.resolve();
@@ -406,6 +422,7 @@ export class LambdaEmulator {
       const at = startedAt + Math.min(line.atMs ?? 0, runFor);
       if (at > Date.now()) await sleep(at - Date.now());
       this.emit('function', this._functionRecord(line, requestId));
+      this.functionLines.push({ requestId, line });
     }
     const end = startedAt + runFor;
     if (end > Date.now()) await sleep(end - Date.now());
@@ -454,6 +471,15 @@ export class LambdaEmulator {
       status,
       startedAt,
       runtimeDoneAt,
+      launch: this.launches.length - 1,
+      ...(trace && tracing
+        ? {
+            traceId: trace.traceId,
+            parentSpanId: trace.parent,
+            spanId: tracing.spanId,
+          }
+        : {}),
+      ...(errorType ? { errorType } : {}),
     };
     this.invocations.push(inv);
 
@@ -491,6 +517,9 @@ export class LambdaEmulator {
       metrics.billedRestoreDurationMs = Math.ceil(this._restoreDurationMs);
       this._restoreDurationMs = undefined;
     }
+    inv.reportMetrics = this._o.managedInstances
+      ? { durationMs: metrics.durationMs as number }
+      : metrics;
     const report = {
       requestId,
       status,

@@ -6,6 +6,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import {
+  type DecodedLog,
+  type DecodedSpan,
+  decodeOtlp,
+} from './otlp-decode.js';
 
 export interface ReceivedRequest {
   at: number;
@@ -99,6 +104,23 @@ export class Sink {
       if (Array.isArray(parsed)) out.push(...parsed);
     }
     return out;
+  }
+
+  /** Log records and spans of every accepted OTLP request, in arrival order. */
+  otlp(): { logs: DecodedLog[]; spans: DecodedSpan[] } {
+    const logs: DecodedLog[] = [];
+    const spans: DecodedSpan[] = [];
+    for (const r of this.requests) {
+      if (r.status < 200 || r.status >= 300) continue;
+      const d = decodeOtlp(
+        r.path,
+        String(r.headers['content-type'] ?? ''),
+        r.body
+      );
+      logs.push(...d.logs);
+      spans.push(...d.spans);
+    }
+    return { logs, spans };
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,12 @@ export type ExportResult =
 
 /** What the pipeline needs of an exporter, whatever the format. */
 export interface BatchExporter<T> {
-  /** Sends `items` as one request, finished or aborted by `deadlineMs`. */
+  /**
+   * Items of different channels (OTLP logs and traces) go in separate
+   * requests; the dispatcher groups them. Absent: one channel.
+   */
+  channel?(item: T): string;
+  /** Sends `items` (one channel) as one request, finished or aborted by `deadlineMs`. */
   export(items: readonly T[], deadlineMs: number): Promise<ExportResult>;
   shutdown(): Promise<void>;
 }

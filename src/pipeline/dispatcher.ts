@@ -10,15 +10,12 @@ import type { BoundedQueue, QueueItem } from './queue.js';
 
 export interface DispatcherOptions<T> {
   queue: BoundedQueue<T>;
-  minBatchSize: number;
   maxRequestBytes: number;
   log: Logger;
   now?: () => number;
 }
 
 export interface FlushRequest {
-  /** SHUTDOWN: send everything whatever DISPATCH_MIN_BATCH_SIZE says. */
-  force: boolean;
   /** Absolute epoch ms by which every request has finished or been aborted. */
   deadlineMs: number;
 }
@@ -60,14 +57,6 @@ export class Dispatcher<T> {
     return this._opts.queue.events;
   }
 
-  /** Whether a non-forced flush would send now. */
-  get ready(): boolean {
-    return (
-      this._opts.queue.length > 0 &&
-      this._opts.queue.events >= this._opts.minBatchSize
-    );
-  }
-
   enqueue(item: QueueItem<T>): void {
     const dropped = this._opts.queue.push(item);
     if (dropped > 0) this._countOverflow(dropped);
@@ -86,8 +75,7 @@ export class Dispatcher<T> {
   }
 
   private async _flushNow(req: FlushRequest): Promise<void> {
-    const { queue, log } = this._opts;
-    if (!req.force && !this.ready) return;
+    const { queue } = this._opts;
     if (queue.length === 0 || this._exporter === undefined) return;
     const exporter = await withDeadline(
       this._exporter,
@@ -100,47 +88,66 @@ export class Dispatcher<T> {
         Number.POSITIVE_INFINITY,
         this._opts.maxRequestBytes
       );
-      const events = batch.reduce((n, it) => n + it.events, 0);
-      let result: ExportResult;
-      try {
-        result = await exporter.export(
-          batch.map((it) => it.value),
-          req.deadlineMs
-        );
-      } catch (err) {
-        result = { status: 'retryable', reason: String(err) };
+      const retry: QueueItem<T>[] = [];
+      for (const group of byChannel(batch, exporter)) {
+        if (retry.length > 0 || this._now() >= req.deadlineMs) {
+          // Once a request failed transiently, the rest waits with it, in
+          // order, rather than overtaking it.
+          retry.push(...group);
+          continue;
+        }
+        if (!(await this._send(exporter, group, req.deadlineMs))) {
+          retry.push(...group);
+        }
       }
-      this.stats.requests++;
-      if (result.status === 'success') {
-        this.stats.sentEvents += events;
-        continue;
-      }
-      if (result.status === 'retryable') {
-        this.stats.retryableFailures++;
-        const dropped = queue.requeue(batch);
+      if (retry.length > 0) {
+        const dropped = queue.requeue(retry);
         if (dropped > 0) this._countOverflow(dropped);
-        log.limited(
-          'warn',
-          `export.retryable.${result.reason}`,
-          'export failed; events stay queued for the next flush',
-          {
-            reason: result.reason,
-            events,
-          }
-        );
         return;
       }
-      this.stats.rejectedEvents += events;
-      log.limited(
-        'error',
-        `export.failure.${result.reason}`,
-        'export refused; batch dropped',
-        {
-          reason: result.reason,
-          events,
-        }
-      );
     }
+  }
+
+  /** One request; false if it failed transiently (the items go back). */
+  private async _send(
+    exporter: BatchExporter<T>,
+    group: QueueItem<T>[],
+    deadlineMs: number
+  ): Promise<boolean> {
+    const { log } = this._opts;
+    const events = group.reduce((n, it) => n + it.events, 0);
+    let result: ExportResult;
+    try {
+      result = await exporter.export(
+        group.map((it) => it.value),
+        deadlineMs
+      );
+    } catch (err) {
+      result = { status: 'retryable', reason: String(err) };
+    }
+    this.stats.requests++;
+    if (result.status === 'success') {
+      this.stats.sentEvents += events;
+      return true;
+    }
+    if (result.status === 'retryable') {
+      this.stats.retryableFailures++;
+      log.limited(
+        'warn',
+        `export.retryable.${result.reason}`,
+        'export failed; events stay queued for the next flush',
+        { reason: result.reason, events }
+      );
+      return false;
+    }
+    this.stats.rejectedEvents += events;
+    log.limited(
+      'error',
+      `export.failure.${result.reason}`,
+      'export refused; batch dropped',
+      { reason: result.reason, events }
+    );
+    return true;
   }
 
   private _countOverflow(dropped: number): void {
@@ -155,6 +162,23 @@ export class Dispatcher<T> {
       }
     );
   }
+}
+
+/** Splits a batch by the exporter's channel, keeping order within each. */
+function byChannel<T>(
+  batch: QueueItem<T>[],
+  exporter: BatchExporter<T>
+): QueueItem<T>[][] {
+  const channel = exporter.channel;
+  if (channel === undefined) return [batch];
+  const groups = new Map<string, QueueItem<T>[]>();
+  for (const it of batch) {
+    const key = channel(it.value);
+    const g = groups.get(key);
+    if (g) g.push(it);
+    else groups.set(key, [it]);
+  }
+  return [...groups.values()];
 }
 
 /** Resolves to undefined if `p` has not settled (or failed) by the deadline. */
@@ -172,4 +196,16 @@ async function withDeadline<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The dispatch rule: a non-SHUTDOWN flush sends only once at least
+ * DISPATCH_MIN_BATCH_SIZE Telemetry API events are waiting (queued, re-queued
+ * after a failure, or held in a span that waits for its report).
+ */
+export function dispatchDue(
+  waitingEvents: number,
+  minBatchSize: number
+): boolean {
+  return waitingEvents > 0 && waitingEvents >= minBatchSize;
 }

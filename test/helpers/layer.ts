@@ -38,7 +38,13 @@ export async function harness(
     extensionPath: LAUNCHER,
     captureExtensionOutput: false,
     ...opts,
-    env: { DISPATCH_POST_URI: url, ...FAST_ENV, ...env },
+    // The raw format: these tests compare events JSON-for-JSON.
+    env: {
+      DISPATCH_POST_URI: url,
+      DISPATCH_FORMAT: 'raw',
+      ...FAST_ENV,
+      ...env,
+    },
   });
   await emu.start();
   return {

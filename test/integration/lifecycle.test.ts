@@ -38,7 +38,7 @@ describe('the whole scenario', () => {
       const emu = await runScenario({
         extensionPath: LAUNCHER,
         invocations: 3,
-        env: { DISPATCH_POST_URI: url, ...FAST_ENV },
+        env: { DISPATCH_POST_URI: url, DISPATCH_FORMAT: 'raw', ...FAST_ENV },
       });
       const events = sink.rawEvents();
       const check = checkRaw(emu, events);

@@ -35,15 +35,24 @@ describe('DISPATCH_MIN_BATCH_SIZE', () => {
 });
 
 describe('DISPATCH_FORMAT', () => {
-  it.each(['raw', 'RAW', 'Raw'])('accepts %j case-insensitively', (value) => {
+  it.each([
+    ['raw', 'raw'],
+    ['RAW', 'raw'],
+    ['otlp', 'otlp'],
+    ['OTLP', 'otlp'],
+  ])('accepts %j case-insensitively', (value, expected) => {
     const { config, warnings } = loadConfig({ DISPATCH_FORMAT: value });
-    expect(config.dispatch.format).toBe('raw');
+    expect(config.dispatch.format).toBe(expected);
     expect(warnings).toEqual([]);
+  });
+
+  it('defaults to otlp', () => {
+    expect(loadConfig({}).config.dispatch.format).toBe('otlp');
   });
 
   it('warns once for an unknown value and uses the default', () => {
     const { config, warnings } = loadConfig({ DISPATCH_FORMAT: 'xml' });
-    expect(config.dispatch.format).toBe('raw');
+    expect(config.dispatch.format).toBe('otlp');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('DISPATCH_FORMAT="xml"');
   });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchExporter, ExportResult } from '../../src/export/result.js';
-import { Dispatcher } from '../../src/pipeline/dispatcher.js';
+import { Dispatcher, dispatchDue } from '../../src/pipeline/dispatcher.js';
 import { BoundedQueue } from '../../src/pipeline/queue.js';
 import { createLogger } from '../../src/util/log.js';
 
-/** A real exporter that records batches and answers from a script. */
+/** A real exporter that records requests and answers from a script. */
 class ScriptedExporter implements BatchExporter<string> {
   readonly batches: string[][] = [];
+  channel?: (item: string) => string;
   constructor(private readonly _answers: ExportResult[] = []) {}
   async export(items: readonly string[]): Promise<ExportResult> {
     this.batches.push([...items]);
@@ -15,15 +16,10 @@ class ScriptedExporter implements BatchExporter<string> {
   async shutdown(): Promise<void> {}
 }
 
-function setup(
-  minBatchSize: number,
-  exporter: BatchExporter<string>,
-  maxRequestBytes = 1e9
-) {
+function setup(exporter: BatchExporter<string>, maxRequestBytes = 1e9) {
   const lines: string[] = [];
   const d = new Dispatcher<string>({
     queue: new BoundedQueue<string>({ maxEvents: 100, maxBytes: 1e9 }),
-    minBatchSize,
     maxRequestBytes,
     log: createLogger('debug', (l) => lines.push(l)),
   });
@@ -36,63 +32,52 @@ function setup(
 
 const soon = () => Date.now() + 1_000;
 
-describe('the dispatch rule', () => {
-  it('holds events back while fewer than DISPATCH_MIN_BATCH_SIZE are queued', async () => {
-    const exporter = new ScriptedExporter();
-    const { d, push } = setup(3, exporter);
-    push('a', 'b');
-    await d.flush({ force: false, deadlineMs: soon() });
-    expect(exporter.batches).toEqual([]);
-    push('c');
-    await d.flush({ force: false, deadlineMs: soon() });
-    expect(exporter.batches).toEqual([['a', 'b', 'c']]);
+describe('dispatchDue (the DISPATCH_MIN_BATCH_SIZE rule)', () => {
+  it.each([
+    [0, 1, false],
+    [1, 1, true],
+    [19, 20, false],
+    [20, 20, true],
+    [21, 20, true],
+    [0, 0, false],
+  ])('%i waiting with a minimum of %i: %s', (waiting, min, due) => {
+    expect(dispatchDue(waiting, min)).toBe(due);
   });
+});
 
-  it('sends everything at SHUTDOWN whatever the minimum', async () => {
+describe('Dispatcher', () => {
+  it('sends everything queued', async () => {
     const exporter = new ScriptedExporter();
-    const { d, push } = setup(1_000, exporter);
-    push('a');
-    await d.flush({ force: true, deadlineMs: soon() });
-    expect(exporter.batches).toEqual([['a']]);
-    expect(d.stats.sentEvents).toBe(1);
-  });
-
-  it('counts re-queued events towards the minimum', async () => {
-    const exporter = new ScriptedExporter([
-      { status: 'retryable', reason: 'HTTP 503' },
-    ]);
-    const { d, push } = setup(3, exporter);
+    const { d, push } = setup(exporter);
     push('a', 'b', 'c');
-    await d.flush({ force: false, deadlineMs: soon() });
-    expect(d.queuedEvents).toBe(3);
-    expect(d.ready).toBe(true);
-    await d.flush({ force: false, deadlineMs: soon() });
-    expect(exporter.batches).toEqual([
-      ['a', 'b', 'c'],
-      ['a', 'b', 'c'],
-    ]);
+    await d.flush({ deadlineMs: soon() });
+    expect(exporter.batches).toEqual([['a', 'b', 'c']]);
+    expect(d.stats.sentEvents).toBe(3);
+    expect(d.queuedEvents).toBe(0);
   });
 
-  it('keeps order when a retried batch goes out with newer events', async () => {
+  it('keeps a transiently failed batch, in order, ahead of newer events', async () => {
     const exporter = new ScriptedExporter([
       { status: 'retryable', reason: 'ECONNREFUSED' },
     ]);
-    const { d, push } = setup(1, exporter);
+    const { d, push } = setup(exporter);
     push('a', 'b');
-    await d.flush({ force: false, deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon() });
+    expect(d.queuedEvents).toBe(2);
     push('c');
-    await d.flush({ force: false, deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon() });
     expect(exporter.batches.at(-1)).toEqual(['a', 'b', 'c']);
     expect(d.stats.retryableFailures).toBe(1);
+    expect(d.stats.sentEvents).toBe(3);
   });
 
   it('drops a refused batch, counts it, logs the status, and moves on', async () => {
     const exporter = new ScriptedExporter([
       { status: 'failure', reason: 'HTTP 400', httpStatus: 400 },
     ]);
-    const { d, push, lines } = setup(1, exporter, 1);
+    const { d, push, lines } = setup(exporter, 1);
     push('a', 'b');
-    await d.flush({ force: false, deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon() });
     expect(exporter.batches).toEqual([['a'], ['b']]);
     expect(d.stats.rejectedEvents).toBe(1);
     expect(d.stats.sentEvents).toBe(1);
@@ -101,10 +86,29 @@ describe('the dispatch rule', () => {
 
   it('splits the queue into requests under the byte bound', async () => {
     const exporter = new ScriptedExporter();
-    const { d, push } = setup(1, exporter, 5);
+    const { d, push } = setup(exporter, 5);
     push('aa', 'bb', 'cc', 'dddddd');
-    await d.flush({ force: true, deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon() });
     expect(exporter.batches).toEqual([['aa', 'bb'], ['cc'], ['dddddd']]);
+  });
+
+  it('sends each channel in its own request, and re-queues only the failed one', async () => {
+    const exporter = new ScriptedExporter([
+      { status: 'success' },
+      { status: 'retryable', reason: 'HTTP 503' },
+    ]);
+    exporter.channel = (item) => item[0] as string;
+    const { d, push } = setup(exporter);
+    push('l1', 't1', 'l2', 't2');
+    await d.flush({ deadlineMs: soon() });
+    expect(exporter.batches).toEqual([
+      ['l1', 'l2'],
+      ['t1', 't2'],
+    ]);
+    expect(d.queuedEvents).toBe(2);
+    await d.flush({ deadlineMs: soon() });
+    expect(exporter.batches.at(-1)).toEqual(['t1', 't2']);
+    expect(d.stats.sentEvents).toBe(4);
   });
 
   it('serializes concurrent flushes: the second sees what the first left', async () => {
@@ -121,12 +125,12 @@ describe('the dispatch rule', () => {
       },
       async shutdown() {},
     };
-    const { d, push } = setup(1, slow);
+    const { d, push } = setup(slow);
     push('a');
-    const first = d.flush({ force: false, deadlineMs: soon() });
+    const first = d.flush({ deadlineMs: soon() });
     while (batches.length === 0) await new Promise((r) => setTimeout(r, 1));
     push('b');
-    const second = d.flush({ force: true, deadlineMs: soon() });
+    const second = d.flush({ deadlineMs: soon() });
     let secondDone = false;
     void second.then(() => {
       secondDone = true;
@@ -141,14 +145,13 @@ describe('the dispatch rule', () => {
   it('does not wait past the deadline for an exporter still loading', async () => {
     const d = new Dispatcher<string>({
       queue: new BoundedQueue<string>({ maxEvents: 10, maxBytes: 1e9 }),
-      minBatchSize: 1,
       maxRequestBytes: 1e9,
       log: createLogger('silent'),
     });
     d.setExporter(new Promise(() => undefined));
     d.enqueue({ value: 'a', events: 1, bytes: 1 });
     const started = Date.now();
-    await d.flush({ force: true, deadlineMs: started + 100 });
+    await d.flush({ deadlineMs: started + 100 });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(d.queuedEvents).toBe(1);
   });

@@ -1,0 +1,167 @@
+/**
+ * Compares what the emulator produced with what an OTLP receiver decoded by
+ * itself. The expectations come from the emulator's own record of what it
+ * emitted (the lines it wrote, the X-Ray contexts it gave, the report
+ * figures it sent), never from the extension's mapping.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { LambdaEmulator, LogLine } from './emulator.js';
+import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
+
+export interface OtlpCompleteness {
+  functionLines: number;
+  functionLinesFound: number;
+  /** Lines that arrived more than once. */
+  duplicateLines: number;
+  invocations: number;
+  invocationSpans: number;
+  problems: string[];
+}
+
+const SPAN_KIND_SERVER = 2;
+const STATUS_OK = 1;
+const STATUS_ERROR = 2;
+
+/** The body a receiver should see for a line, by the emulator's format. */
+function expectedBody(line: LogLine): unknown {
+  switch (line.format ?? 'text') {
+    case 'object':
+      return line.fields ?? {};
+    case 'json':
+      return line.message;
+    default:
+      return String(line.message).replace(/\n$/, '');
+  }
+}
+
+export function checkOtlp(
+  emu: LambdaEmulator,
+  got: { logs: DecodedLog[]; spans: DecodedSpan[] }
+): OtlpCompleteness {
+  const problems: string[] = [];
+  const fnLogs = got.logs.filter(
+    (l) => l.attributes['aws.lambda.event.type'] === 'function'
+  );
+  const used = new Set<DecodedLog>();
+  let found = 0;
+  for (const { requestId, line } of emu.functionLines) {
+    const body = expectedBody(line);
+    const matches = fnLogs.filter(
+      (l) =>
+        !used.has(l) &&
+        l.attributes['faas.invocation.id'] === requestId &&
+        isDeepStrictEqual(l.body, body)
+    );
+    const match = matches[0];
+    if (!match) {
+      problems.push(
+        `function line missing: ${requestId.slice(0, 8)} ${JSON.stringify(body).slice(0, 80)}`
+      );
+      continue;
+    }
+    used.add(match);
+    found++;
+    const level =
+      line.format === 'plain' || line.format === 'object'
+        ? undefined
+        : (line.level ?? 'INFO');
+    if (level !== undefined && match.severityText !== level) {
+      problems.push(
+        `line ${JSON.stringify(body).slice(0, 40)}: severity ${match.severityText}, expected ${level}`
+      );
+    }
+    const inv = emu.invocations.find((i) => i.requestId === requestId);
+    if (inv?.traceId && match.traceId !== inv.traceId) {
+      problems.push(
+        `line ${JSON.stringify(body).slice(0, 40)}: trace ${match.traceId}, expected ${inv.traceId}`
+      );
+    }
+    if (inv?.spanId && match.spanId !== inv.spanId) {
+      problems.push(
+        `line ${JSON.stringify(body).slice(0, 40)}: span ${match.spanId}, expected ${inv.spanId}`
+      );
+    }
+  }
+  const duplicateLines = fnLogs.length - used.size;
+
+  let invocationSpans = 0;
+  for (const inv of emu.invocations) {
+    const spans = got.spans.filter(
+      (s) =>
+        s.kind === SPAN_KIND_SERVER &&
+        s.attributes['faas.invocation.id'] === inv.requestId
+    );
+    if (spans.length !== 1) {
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: ${spans.length} spans`
+      );
+      continue;
+    }
+    invocationSpans++;
+    const span = spans[0] as DecodedSpan;
+    if (inv.traceId && span.traceId !== inv.traceId)
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: trace id ${span.traceId} is not the X-Ray root ${inv.traceId}`
+      );
+    if (inv.spanId && span.spanId !== inv.spanId)
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: span id ${span.spanId}, expected ${inv.spanId}`
+      );
+    if (inv.parentSpanId && span.parentSpanId !== inv.parentSpanId)
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: parent ${span.parentSpanId}, expected ${inv.parentSpanId}`
+      );
+    const code = inv.status === 'success' ? STATUS_OK : STATUS_ERROR;
+    if (span.status.code !== code)
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: status ${span.status.code}, expected ${code}`
+      );
+    if (
+      inv.status !== 'success' &&
+      span.attributes['error.type'] !== inv.errorType
+    ) {
+      problems.push(
+        `invocation ${inv.requestId.slice(0, 8)}: error.type ${String(span.attributes['error.type'])}, expected ${inv.errorType}`
+      );
+    }
+    for (const [k, v] of Object.entries(inv.reportMetrics ?? {})) {
+      const attr = `aws.lambda.report.${k
+        .replace(/MB$/, '_mb')
+        .replace(/Ms$/, '_ms')
+        .replace(/([A-Z])/g, '_$1')
+        .toLowerCase()}`;
+      if (span.attributes[attr] !== v)
+        problems.push(
+          `invocation ${inv.requestId.slice(0, 8)}: ${attr}=${String(span.attributes[attr])}, expected ${v}`
+        );
+    }
+  }
+
+  // Each environment's init (or restore) span sits in its first invocation's trace.
+  emu.launches.forEach((launch, index) => {
+    const first = emu.invocations.find((i) => i.launch === index);
+    if (!first?.traceId || launch.initMs === undefined) return;
+    const name =
+      launch.initializationType === 'snap-start' ? 'restore' : 'init';
+    const phase = got.spans.find(
+      (s) => s.name === name && s.traceId === first.traceId
+    );
+    if (!phase)
+      problems.push(
+        `environment ${index + 1}: no ${name} span in the first invocation's trace`
+      );
+    else if (phase.parentSpanId !== first.spanId)
+      problems.push(
+        `environment ${index + 1}: ${name} span is not a child of the first invocation`
+      );
+  });
+
+  return {
+    functionLines: emu.functionLines.length,
+    functionLinesFound: found,
+    duplicateLines,
+    invocations: emu.invocations.length,
+    invocationSpans,
+    problems,
+  };
+}

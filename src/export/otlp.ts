@@ -1,0 +1,149 @@
+/**
+ * DISPATCH_FORMAT=otlp: log records and spans over OTLP/HTTP, serialized by
+ * the OpenTelemetry JS transformer (protobuf or JSON) and sent by our own
+ * undici transport.
+ *
+ * Why not the OTLP exporters' own transport: it reads the function's
+ * inherited OTEL_EXPORTER_OTLP_* variables behind our back, has no per-call
+ * deadline (its timeout is fixed at construction) and retries on its own
+ * schedule (ecosystem.md B.2). Here every option is explicit and every
+ * request ends by the deadline the lifecycle passes down.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import {
+  JsonLogsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import { Agent, request } from 'undici';
+import type { OtelItem } from '../otel/mapper.js';
+import {
+  type BatchExporter,
+  type ExportResult,
+  resultForError,
+  resultForStatus,
+} from './result.js';
+
+const gzip = promisify(gzipCb);
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpSignal = 'logs' | 'traces';
+
+export interface SignalTarget {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface OtlpExporterOptions {
+  logs: SignalTarget | undefined;
+  traces: SignalTarget | undefined;
+  protocol: OtlpProtocol;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+  /** Extra CA certificates (PEM), on top of Node's defaults. */
+  ca: readonly string[];
+  now?: () => number;
+}
+
+export function createOtlpExporter(
+  o: OtlpExporterOptions
+): BatchExporter<OtelItem> {
+  const now = o.now ?? Date.now;
+  const agent = new Agent({
+    connections: 4,
+    keepAliveTimeout: 1_000,
+    keepAliveMaxTimeout: 5_000,
+    ...(o.ca.length > 0 ? { connect: { ca: [...defaultCAs(), ...o.ca] } } : {}),
+  });
+  const json = o.protocol === 'http/json';
+
+  const serialize = (
+    signal: OtlpSignal,
+    items: readonly OtelItem[]
+  ): Uint8Array | undefined => {
+    if (signal === 'logs') {
+      const records = items.flatMap((i) =>
+        i.signal === 'logs' ? [i.record] : []
+      );
+      return (
+        json ? JsonLogsSerializer : ProtobufLogsSerializer
+      ).serializeRequest(records);
+    }
+    const spans = items.flatMap((i) => (i.signal === 'traces' ? [i.span] : []));
+    return (
+      json ? JsonTraceSerializer : ProtobufTraceSerializer
+    ).serializeRequest(spans);
+  };
+
+  return {
+    channel: (item) => item.signal,
+
+    async export(items, deadlineMs): Promise<ExportResult> {
+      const signal = items[0]?.signal;
+      if (signal === undefined) return { status: 'success' };
+      const target = o[signal];
+      if (target === undefined) {
+        return { status: 'failure', reason: `no ${signal} endpoint` };
+      }
+      const budget = Math.min(o.timeoutMs, deadlineMs - now());
+      if (budget <= 0)
+        return {
+          status: 'retryable',
+          reason: 'no time left before the deadline',
+        };
+      let body: Uint8Array | undefined;
+      try {
+        body = serialize(signal, items);
+      } catch (err) {
+        return {
+          status: 'failure',
+          reason: `could not serialize ${signal}: ${String(err).slice(0, 200)}`,
+        };
+      }
+      if (body === undefined)
+        return { status: 'failure', reason: `could not serialize ${signal}` };
+      const headers: Record<string, string> = {
+        ...target.headers,
+        'content-type': json ? 'application/json' : 'application/x-protobuf',
+      };
+      if (o.compression === 'gzip') {
+        body = await gzip(body);
+        headers['content-encoding'] = 'gzip';
+      }
+      const left = Math.min(o.timeoutMs, deadlineMs - now());
+      if (left <= 0)
+        return {
+          status: 'retryable',
+          reason: 'no time left before the deadline',
+        };
+      try {
+        const res = await request(target.url, {
+          method: 'POST',
+          headers,
+          body,
+          dispatcher: agent,
+          signal: AbortSignal.timeout(left),
+        });
+        await res.body.dump({ limit: 65_536 });
+        return resultForStatus(res.statusCode, res.headers['retry-after']);
+      } catch (err) {
+        return resultForError(err);
+      }
+    },
+
+    async shutdown() {
+      await agent.destroy().catch(() => undefined);
+    },
+  };
+}
+
+/** Node's CA store including NODE_EXTRA_CA_CERTS (passing `ca` replaces it). */
+function defaultCAs(): string[] {
+  // Loaded here, not at the top: only a custom certificate needs it.
+  const tls = process.getBuiltinModule('node:tls') as typeof import('node:tls');
+  const get = (tls as { getCACertificates?: (t?: string) => string[] })
+    .getCACertificates;
+  return get ? get('default') : [...tls.rootCertificates];
+}

@@ -1,0 +1,25 @@
+/**
+ * What a format does with Telemetry API events on receipt: turn each into
+ * queue items (the item counts the events it stands for), possibly holding
+ * some back until they are complete (an invocation span waits for its
+ * report).
+ */
+import type { TelemetryEvent } from '../lambda/events.js';
+import type { QueueItem } from '../pipeline/queue.js';
+
+export type Emit<T> = (item: QueueItem<T>) => void;
+
+export interface Mapper<T> {
+  map(event: TelemetryEvent, out: Emit<T>): void;
+  /** INVOKE tells what no event does (the invoked ARN). */
+  noteInvoke(
+    requestId: string | undefined,
+    invokedArn: string | undefined
+  ): void;
+  /** Events received but held back, not yet in the queue. */
+  readonly pendingEvents: number;
+  /** Events that will never be exported (a signal without endpoint). */
+  readonly discardedEvents: number;
+  /** SHUTDOWN: release everything held back. */
+  drain(out: Emit<T>): void;
+}

@@ -1,0 +1,76 @@
+/**
+ * DISPATCH_FORMAT=otlp wired up: the mapper (events to log records and
+ * spans) and the OTLP/HTTP exporter, from the frozen configuration and the
+ * register response. Loaded after the first `/next`.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config/config.js';
+import { EXTENSION_VERSION } from '../constants.js';
+import { createOtlpExporter } from '../export/otlp.js';
+import type { RegisterResult } from '../lambda/extensions-api.js';
+import type { Format } from '../lifecycle.js';
+import { OtelMapper, type OtelItem } from './mapper.js';
+import { resourceAttributes } from './resource.js';
+
+export async function createOtlpFormat(
+  config: Readonly<Config>,
+  registration: RegisterResult | undefined
+): Promise<Format<OtelItem>> {
+  const { otlp } = config;
+  const functionName =
+    config.function.name ?? registration?.functionName ?? 'lambda-function';
+  const mapper = new OtelMapper({
+    functionName,
+    resourceAttributes: resourceAttributes({
+      functionName,
+      functionVersion: config.function.version ?? registration?.functionVersion,
+      memoryMb: config.function.memoryMb,
+      region: config.function.region,
+      accountId: registration?.accountId,
+      serviceName: config.resource.serviceName,
+      attributes: config.resource.attributes,
+      distroVersion: EXTENSION_VERSION,
+    }),
+    managedInstances: config.managedInstances,
+    platformLogs: config.logs.platform,
+    maxBodyChars: config.logs.maxBodyChars,
+    signals: {
+      logs: otlp.logs !== undefined,
+      traces: otlp.traces !== undefined,
+    },
+    scopeVersion: EXTENSION_VERSION,
+  });
+  if (otlp.logs === undefined && otlp.traces === undefined) {
+    return { mapper, exporter: undefined, warnings: [] };
+  }
+  const warnings: string[] = [];
+  for (const signal of ['logs', 'traces'] as const) {
+    if (otlp[signal] === undefined) {
+      warnings.push(
+        `no OTLP ${signal} endpoint is configured; ${signal} are discarded`
+      );
+    }
+  }
+  const ca: string[] = [];
+  for (const file of otlp.certificateFiles) {
+    try {
+      ca.push(await readFile(file, 'utf8'));
+    } catch (err) {
+      warnings.push(
+        `certificate file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); not trusted`
+      );
+    }
+  }
+  return {
+    mapper,
+    warnings,
+    exporter: createOtlpExporter({
+      logs: otlp.logs,
+      traces: otlp.traces,
+      protocol: otlp.protocol,
+      compression: otlp.compression,
+      timeoutMs: config.export.timeoutMs,
+      ca,
+    }),
+  };
+}

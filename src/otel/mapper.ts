@@ -1,0 +1,299 @@
+/**
+ * DISPATCH_FORMAT=otlp: Telemetry API events as OpenTelemetry log records
+ * and spans, in arrival order.
+ *
+ * Counting: every event is counted exactly once, in the item it went into.
+ * A span counts the events it was built from; the platform log line of such
+ * an event counts 0 (it rides along); every other event counts 1 in its log
+ * record.
+ */
+import {
+  type AnyValue,
+  type Attributes,
+  SeverityNumber,
+  type SpanContext,
+} from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { eventType, type TelemetryEvent } from '../lambda/events.js';
+import type { Emit, Mapper } from '../map/mapper.js';
+import { parseLogRecord, platformLine } from './logs.js';
+import { buildResource } from './resource.js';
+import {
+  ATTR_FAAS_INVOCATION_ID,
+  ATTR_LAMBDA_EVENT_TYPE,
+  ATTR_LOG_ORIGINAL_LENGTH,
+  ATTR_LOG_TRUNCATED,
+  ATTR_LOGS_DROPPED_BYTES,
+  ATTR_LOGS_DROPPED_REASON,
+  ATTR_LOGS_DROPPED_RECORDS,
+} from './semconv.js';
+import { SpanAssembler } from './spans.js';
+import { parseTimeMs, toHrTime } from './time.js';
+
+export type OtelItem =
+  | { signal: 'logs'; record: ReadableLogRecord }
+  | { signal: 'traces'; span: ReadableSpan };
+
+export interface OtelMapperOptions {
+  functionName: string;
+  resourceAttributes: Attributes;
+  managedInstances: boolean;
+  /** START/END/REPORT/INIT_* lines as log records (logsDropped always). */
+  platformLogs: boolean;
+  /** Longer string bodies are cut here and marked truncated. */
+  maxBodyChars: number;
+  /** Signals that have an endpoint; the others are counted as discarded. */
+  signals: { logs: boolean; traces: boolean };
+  scopeVersion: string;
+  now?: () => number;
+}
+
+/** Rough size of a record on the wire, for the queue's byte bound. */
+const RECORD_OVERHEAD_BYTES = 120;
+const SPAN_BYTES = 400;
+
+export class OtelMapper implements Mapper<OtelItem> {
+  private _resource: Resource;
+  private readonly _scope: InstrumentationScope;
+  private readonly _spans: SpanAssembler;
+  private readonly _now: () => number;
+  private _out: Emit<OtelItem> = () => undefined;
+  /** The invocation between platform.start and runtimeDone (not on LMI). */
+  private _active: string | undefined;
+  private _lastTimeMs = 0;
+  private _discarded = 0;
+
+  constructor(private readonly _o: OtelMapperOptions) {
+    this._now = _o.now ?? Date.now;
+    this._resource = buildResource(_o.resourceAttributes);
+    this._scope = { name: 'lambda-telemetry-otel', version: _o.scopeVersion };
+    this._spans = new SpanAssembler(
+      {
+        functionName: _o.functionName,
+        resource: () => this._resource,
+        scope: this._scope,
+        managedInstances: _o.managedInstances,
+      },
+      ({ span, events }) => {
+        if (!this._o.signals.traces) {
+          this._discarded += events;
+          return;
+        }
+        this._out({
+          value: { signal: 'traces', span },
+          events,
+          bytes: SPAN_BYTES + estimate(span.attributes),
+        });
+      }
+    );
+  }
+
+  get pendingEvents(): number {
+    return this._spans.pendingEvents;
+  }
+
+  get discardedEvents(): number {
+    return this._discarded;
+  }
+
+  noteInvoke(
+    requestId: string | undefined,
+    invokedArn: string | undefined
+  ): void {
+    if (requestId !== undefined) this._spans.noteInvoke(requestId, invokedArn);
+  }
+
+  map(event: TelemetryEvent, out: Emit<OtelItem>): void {
+    this._out = out;
+    const type = eventType(event);
+    const observedMs = this._now();
+    const timeMs = parseTimeMs(event.time) ?? observedMs;
+    if (type === 'function' || type === 'extension') {
+      this._logLine(type, event.record, timeMs, observedMs);
+      return;
+    }
+    const record = (
+      event.record !== null &&
+      typeof event.record === 'object' &&
+      !Array.isArray(event.record)
+        ? event.record
+        : {}
+    ) as Record<string, unknown>;
+    const requestId =
+      typeof record.requestId === 'string' ? record.requestId : undefined;
+    if (type === 'platform.start' && requestId && !this._o.managedInstances)
+      this._active = requestId;
+    if (type === 'platform.runtimeDone' && requestId === this._active)
+      this._active = undefined;
+    if (
+      (type === 'platform.initStart' || type === 'platform.restoreStart') &&
+      typeof record.instanceId === 'string'
+    ) {
+      this._resource = buildResource(
+        this._o.resourceAttributes,
+        record.instanceId
+      );
+    }
+    // The context must be read before the report closes the span.
+    const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
+    const inSpan = this._spans.take(type, record, timeMs);
+    const spanCtx =
+      ctx ?? (requestId ? this._spans.contextOf(requestId) : undefined);
+    const line = platformLine(type, record);
+    if (type === 'platform.logsDropped') {
+      this._emitLog({
+        body: line ?? 'LOGS_DROPPED',
+        timeMs,
+        observedMs,
+        severityText: 'WARN',
+        severityNumber: SeverityNumber.WARN,
+        attributes: {
+          [ATTR_LAMBDA_EVENT_TYPE]: type,
+          ...(typeof record.droppedRecords === 'number'
+            ? { [ATTR_LOGS_DROPPED_RECORDS]: record.droppedRecords }
+            : {}),
+          ...(typeof record.droppedBytes === 'number'
+            ? { [ATTR_LOGS_DROPPED_BYTES]: record.droppedBytes }
+            : {}),
+          ...(typeof record.reason === 'string'
+            ? { [ATTR_LOGS_DROPPED_REASON]: record.reason }
+            : {}),
+        },
+        events: 1,
+      });
+      return;
+    }
+    const known = line !== undefined;
+    if (!known) {
+      // An event type we do not know: kept whole, so nothing new is lost.
+      this._emitLog({
+        body: (event.record ?? null) as AnyValue,
+        timeMs,
+        observedMs,
+        attributes: { [ATTR_LAMBDA_EVENT_TYPE]: type },
+        events: inSpan ? 0 : 1,
+        ...(spanCtx ? { ctx: spanCtx } : {}),
+      });
+      return;
+    }
+    if (!this._o.platformLogs) {
+      if (!inSpan) this._discarded++;
+      return;
+    }
+    const failed =
+      typeof record.status === 'string' && record.status !== 'success';
+    this._emitLog({
+      body: line,
+      timeMs,
+      observedMs,
+      severityText: failed ? 'ERROR' : 'INFO',
+      severityNumber: failed ? SeverityNumber.ERROR : SeverityNumber.INFO,
+      attributes: {
+        [ATTR_LAMBDA_EVENT_TYPE]: type,
+        ...(requestId ? { [ATTR_FAAS_INVOCATION_ID]: requestId } : {}),
+      },
+      events: inSpan ? 0 : 1,
+      ...(spanCtx ? { ctx: spanCtx } : {}),
+    });
+  }
+
+  drain(out: Emit<OtelItem>): void {
+    this._out = out;
+    this._spans.drain(this._now());
+  }
+
+  private _logLine(
+    type: 'function' | 'extension',
+    record: unknown,
+    timeMs: number,
+    observedMs: number
+  ): void {
+    const parsed = parseLogRecord(record);
+    // A line with no request id of its own belongs to the invocation running
+    // when it was written; on Managed Instances invocations overlap, so only
+    // the record's own id counts there.
+    const requestId =
+      parsed.requestId ??
+      (type === 'function' && !this._o.managedInstances
+        ? this._active
+        : undefined);
+    const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
+    const attributes: Record<string, unknown> = {
+      ...parsed.attributes,
+      [ATTR_LAMBDA_EVENT_TYPE]: type,
+    };
+    if (requestId) attributes[ATTR_FAAS_INVOCATION_ID] = requestId;
+    this._emitLog({
+      body: parsed.body as AnyValue,
+      timeMs: parsed.timeMs ?? timeMs,
+      observedMs,
+      ...(parsed.severityText ? { severityText: parsed.severityText } : {}),
+      ...(parsed.severityNumber
+        ? { severityNumber: parsed.severityNumber }
+        : {}),
+      attributes,
+      events: 1,
+      ...(ctx ? { ctx } : {}),
+    });
+  }
+
+  private _emitLog(l: {
+    body: AnyValue;
+    timeMs: number;
+    observedMs: number;
+    severityText?: string;
+    severityNumber?: SeverityNumber;
+    attributes: Record<string, unknown>;
+    events: number;
+    ctx?: SpanContext;
+  }): void {
+    if (!this._o.signals.logs) {
+      this._discarded += l.events;
+      return;
+    }
+    let body = l.body;
+    if (typeof body === 'string' && body.length > this._o.maxBodyChars) {
+      l.attributes[ATTR_LOG_TRUNCATED] = true;
+      l.attributes[ATTR_LOG_ORIGINAL_LENGTH] = body.length;
+      body = body.slice(0, this._o.maxBodyChars);
+    }
+    // Records within one millisecond keep their order: backends sort by
+    // time, so each gets a nanosecond more than the one before.
+    let timeMs = l.timeMs;
+    if (timeMs <= this._lastTimeMs && this._lastTimeMs - timeMs < 1) {
+      timeMs = this._lastTimeMs + 1e-6;
+    }
+    this._lastTimeMs = timeMs;
+    const record: ReadableLogRecord = {
+      hrTime: toHrTime(timeMs),
+      hrTimeObserved: toHrTime(l.observedMs),
+      ...(l.ctx ? { spanContext: l.ctx } : {}),
+      ...(l.severityText ? { severityText: l.severityText } : {}),
+      ...(l.severityNumber ? { severityNumber: l.severityNumber } : {}),
+      body,
+      resource: this._resource,
+      instrumentationScope: this._scope,
+      attributes: l.attributes as Attributes,
+      droppedAttributesCount: 0,
+    };
+    this._out({
+      value: { signal: 'logs', record },
+      events: l.events,
+      bytes: RECORD_OVERHEAD_BYTES + estimate(body) + estimate(l.attributes),
+    });
+  }
+}
+
+function estimate(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (v === null || v === undefined) return 0;
+  if (typeof v !== 'object') return 8;
+  try {
+    return JSON.stringify(v)?.length ?? 0;
+  } catch {
+    return 256;
+  }
+}
