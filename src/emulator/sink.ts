@@ -3,7 +3,13 @@
  * can be told to answer with other statuses (for the fault tests). Decoding
  * of each format lives beside it, independent of the extension's code.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+} from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -43,8 +49,9 @@ export class Sink {
     return this._url;
   }
 
-  async start(port = 0): Promise<string> {
-    const server = createServer((req, res) => {
+  /** Listens on loopback; with `tls` ({key, cert} PEM), over HTTPS. */
+  async start(port = 0, tls?: { key: string; cert: string }): Promise<string> {
+    const handler: RequestListener = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -64,12 +71,13 @@ export class Sink {
         if (reply.hang) return;
         res.writeHead(reply.status, reply.headers).end();
       });
-    });
+    };
+    const server = tls ? createTlsServer(tls, handler) : createServer(handler);
     await new Promise<void>((resolve) =>
       server.listen(port, '127.0.0.1', resolve)
     );
     this._server = server;
-    this._url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this._url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this._url;
   }
 

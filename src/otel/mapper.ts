@@ -261,10 +261,11 @@ export class OtelMapper implements Mapper<OtelItem> {
       body = body.slice(0, this._o.maxBodyChars);
     }
     // Records within one millisecond keep their order: backends sort by
-    // time, so each gets a nanosecond more than the one before.
+    // time, so each gets a microsecond more than the one before (a double
+    // of today's epoch milliseconds resolves about 0.25 µs, not 1 ns).
     let timeMs = l.timeMs;
     if (timeMs <= this._lastTimeMs && this._lastTimeMs - timeMs < 1) {
-      timeMs = this._lastTimeMs + 1e-6;
+      timeMs = this._lastTimeMs + 0.001;
     }
     this._lastTimeMs = timeMs;
     const record: ReadableLogRecord = {

@@ -28,12 +28,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+type Env = Record<string, string | undefined>;
+
+/**
+ * A receiver and an emulator for the built layer. `env` may be a function
+ * of the receiver's URL, for settings that must name it.
+ */
 export async function harness(
-  env: Record<string, string | undefined> = {},
+  env: Env | ((sinkUrl: string) => Env) = {},
   opts: Partial<EmulatorOptions> = {}
 ): Promise<Harness> {
   const sink = new Sink();
   const url = await sink.start();
+  const extra = typeof env === 'function' ? env(url) : env;
   const emu = new LambdaEmulator({
     extensionPath: LAUNCHER,
     captureExtensionOutput: false,
@@ -43,7 +50,7 @@ export async function harness(
       DISPATCH_POST_URI: url,
       DISPATCH_FORMAT: 'raw',
       ...FAST_ENV,
-      ...env,
+      ...extra,
     },
   });
   await emu.start();
