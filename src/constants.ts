@@ -86,3 +86,11 @@ export const DEFAULT_MAX_LOG_CHARS = 65_536;
 
 /** Kept equal to package.json "version" (a unit test checks). */
 export const EXTENSION_VERSION = '0.1.0';
+
+/**
+ * Retry backoff: 100 ms doubling to 1 s (+-20 % jitter). Short, because a
+ * retry during an invocation is billed time; at SHUTDOWN retries go on until
+ * the deadline, as there is no later flush.
+ */
+export const DEFAULT_RETRY_BASE_MS = 100;
+export const DEFAULT_RETRY_MAX_MS = 1_000;

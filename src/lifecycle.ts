@@ -81,6 +81,13 @@ export class Lifecycle<T> {
   private _received = 0;
   private _discarded = 0;
   private _lastInvokeId: string | undefined;
+  /** Between INVOKE and our next /next: the only time we may send (not LMI). */
+  private _invoke: { requestId?: string; deadlineMs: number } | undefined;
+  /** runtimeDone ids seen, for the `end` policy's wait. */
+  private readonly _done: string[] = [];
+  /** platform.logsDropped records, summed. */
+  private _lambdaDropped = 0;
+  private _reportedDrops = '';
   private readonly _reports: string[] = [];
   private _onTelemetry: (() => void) | undefined;
   private _timer: NodeJS.Timeout | undefined;
@@ -96,6 +103,7 @@ export class Lifecycle<T> {
       queue: new BoundedQueue<T>(config.queue),
       maxRequestBytes: config.export.maxRequestBytes,
       log: this._log,
+      retry: config.retry,
       now: this._now,
     });
     this._signalled = new Promise((resolve) => {
@@ -249,26 +257,29 @@ export class Lifecycle<T> {
         return undefined;
       }
     );
-    if (config.managedInstances) {
-      // No INVOKE ever comes on Managed Instances: a timer (and the batch
-      // size, checked on receipt) are the only flush triggers.
-      this._timer = setInterval(
-        () => this._flushIfDue(),
-        config.flushIntervalMs
-      );
-      this._timer.unref();
-    }
+    // On Managed Instances no INVOKE ever comes: the timer (and the batch
+    // size, checked on receipt) are the only flush triggers. Elsewhere it is
+    // the backup for long invocations, and only runs inside one.
+    this._timer = setInterval(() => this._flushIfDue(), config.flushIntervalMs);
+    this._timer.unref();
   }
 
   private _receive(events: TelemetryEvent[]): void {
     this._received += events.length;
     for (const event of events) {
-      if (eventType(event) === 'platform.report') {
+      const type = eventType(event);
+      if (type === 'platform.report' || type === 'platform.runtimeDone') {
         const id = requestIdOf(event);
+        const seen = type === 'platform.report' ? this._reports : this._done;
         if (id !== undefined) {
-          this._reports.push(id);
-          if (this._reports.length > REPORTS_REMEMBERED) this._reports.shift();
+          seen.push(id);
+          if (seen.length > REPORTS_REMEMBERED) seen.shift();
         }
+      } else if (type === 'platform.logsDropped') {
+        const n = (event.record as { droppedRecords?: unknown } | null)
+          ?.droppedRecords;
+        if (typeof n === 'number' && Number.isFinite(n))
+          this._lambdaDropped += n;
       }
     }
     if (this._mapper === undefined && !this._discard) {
@@ -323,14 +334,17 @@ export class Lifecycle<T> {
   }
 
   private _flushIfDue(): void {
-    if (
-      !dispatchDue(
-        this._waitingEvents(),
-        this._deps.config.dispatch.minBatchSize
-      )
-    )
+    const { config } = this._deps;
+    // Outside an invocation we may be frozen at any moment: a request must
+    // never be left half-sent across a freeze.
+    if (!config.managedInstances && this._invoke === undefined) return;
+    if (!dispatchDue(this._waitingEvents(), config.dispatch.minBatchSize)) {
       return;
-    const deadlineMs = this._now() + this._deps.config.export.timeoutMs;
+    }
+    const deadlineMs = Math.min(
+      this._now() + config.export.timeoutMs,
+      this._invoke?.deadlineMs ?? Number.POSITIVE_INFINITY
+    );
     this._flush(deadlineMs, false).catch((err: unknown) =>
       this._log.limited('error', 'flush', 'flush failed', {
         error: errorText(err),
@@ -356,39 +370,75 @@ export class Lifecycle<T> {
     if (drain && this._mapper !== undefined) {
       this._mapper.drain((item) => this._dispatcher.enqueue(item));
     }
-    await this._dispatcher.flush({ deadlineMs });
+    this._reportDrops();
+    await this._dispatcher.flush({
+      deadlineMs,
+      // SHUTDOWN is the last chance: retry until its deadline.
+      ...(drain ? { attempts: Number.POSITIVE_INFINITY } : {}),
+    });
+  }
+
+  /**
+   * Puts the drop counts into the stream itself whenever they changed, so
+   * the backend learns what is missing (no anchor does this).
+   */
+  private _reportDrops(): void {
+    const s = this._dispatcher.stats;
+    const counts = {
+      queueOverflow: s.overflowEvents + this._earlyDropped,
+      rejected: s.rejectedEvents,
+      lambdaDropped: this._lambdaDropped,
+    };
+    if (counts.queueOverflow + counts.rejected + counts.lambdaDropped === 0) {
+      return;
+    }
+    const key = JSON.stringify(counts);
+    if (key === this._reportedDrops || this._mapper === undefined) return;
+    this._reportedDrops = key;
+    this._mapper.reportDrops(counts, (item) => this._dispatcher.enqueue(item));
   }
 
   private async _onInvoke(
     event: NextEvent & { eventType: 'INVOKE' }
   ): Promise<void> {
-    this._lastInvokeId = event.requestId;
-    this._mapper?.noteInvoke(event.requestId, event.invokedFunctionArn);
-    if (
-      !dispatchDue(
-        this._waitingEvents(),
-        this._deps.config.dispatch.minBatchSize
-      )
-    ) {
-      return;
-    }
-    // The export runs while the handler runs (the seed's behaviour), and
-    // /next is never held past the function's own deadline.
+    const { config } = this._deps;
     const now = this._now();
+    // /next is never held past the function's own deadline.
     const fnDeadline =
       typeof event.deadlineMs === 'number' && event.deadlineMs > now
         ? event.deadlineMs - DEADLINE_MARGIN_MS
-        : Number.POSITIVE_INFINITY;
-    const deadlineMs = Math.min(
-      now + this._deps.config.export.timeoutMs,
-      fnDeadline
-    );
+        : now + config.export.timeoutMs;
+    this._lastInvokeId = event.requestId;
+    this._invoke = {
+      ...(event.requestId !== undefined ? { requestId: event.requestId } : {}),
+      deadlineMs: fnDeadline,
+    };
+    this._mapper?.noteInvoke(event.requestId, event.invokedFunctionArn);
     try {
-      await this._flush(deadlineMs, false);
+      if (config.flush === 'end' && event.requestId !== undefined) {
+        // Wait for this invocation's runtimeDone (and the lines before it),
+        // then send before /next: the data leaves before the freeze.
+        await this._waitFor(
+          () => this._done.includes(event.requestId as string),
+          fnDeadline
+        );
+      }
+      // `next-invoke`: the export runs while the handler runs (the seed's
+      // behaviour), shipping what came since the last INVOKE.
+      if (dispatchDue(this._waitingEvents(), config.dispatch.minBatchSize)) {
+        await this._flush(
+          Math.min(this._now() + config.export.timeoutMs, fnDeadline),
+          false
+        );
+      }
     } catch (err) {
       this._log.limited('error', 'flush', 'flush failed', {
         error: errorText(err),
       });
+    } finally {
+      this._invoke = undefined;
+      // Nothing may stay half-sent across the freeze that may follow /next.
+      await this._dispatcher.settle(fnDeadline);
     }
   }
 
@@ -434,15 +484,25 @@ export class Lifecycle<T> {
       rejected: s.rejectedEvents,
       discarded: this._discarded + (this._mapper?.discardedEvents ?? 0),
       overflowBeforeLoad: this._earlyDropped,
+      lambdaDropped: this._lambdaDropped,
+      retries: s.retryableFailures,
+      aborted: s.aborted,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
     });
     return 0;
   }
 
   private _waitForLateTelemetry(untilMs: number): Promise<void> {
-    const done = (): boolean =>
-      this._lastInvokeId === undefined ||
-      this._reports.includes(this._lastInvokeId);
+    return this._waitFor(
+      () =>
+        this._lastInvokeId === undefined ||
+        this._reports.includes(this._lastInvokeId),
+      untilMs
+    );
+  }
+
+  /** Resolves when `done()` holds after some telemetry, or at `untilMs`. */
+  private _waitFor(done: () => boolean, untilMs: number): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(finish, Math.max(0, untilMs - this._now()));

@@ -46,6 +46,7 @@ async function main(): Promise<number> {
         exporter: createRawJsonExporter({
           url: postUri,
           timeoutMs: config.export.timeoutMs,
+          maxRequestBytes: config.export.maxRequestBytes,
         }),
       } as Format<unknown>;
     }

@@ -13,6 +13,8 @@ import {
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_QUEUE_EVENTS,
   DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_RETRY_BASE_MS,
+  DEFAULT_RETRY_MAX_MS,
   DEFAULT_MIN_BATCH_SIZE,
   DEFAULT_SHUTDOWN_WAIT_MS,
   ENV_PREFIX,
@@ -21,6 +23,12 @@ import {
 import { isLogLevel, type LogLevel } from '../util/log.js';
 
 export type DispatchFormat = 'otlp' | 'raw';
+/**
+ * `next-invoke`: export at each INVOKE, while the handler runs (the seed's
+ * way). `end`: wait for this invocation's runtimeDone, then export before
+ * calling /next (fresher data, billed time).
+ */
+export type FlushPolicy = 'next-invoke' | 'end';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 export interface SignalTarget {
@@ -82,7 +90,9 @@ export interface Config {
   };
   queue: { maxEvents: number; maxBytes: number };
   export: { timeoutMs: number; maxRequestBytes: number };
+  flush: FlushPolicy;
   flushIntervalMs: number;
+  retry: { baseMs: number; maxMs: number };
   shutdownWaitMs: number;
 }
 
@@ -222,11 +232,37 @@ export function loadConfig(env: Env): LoadedConfig {
   );
   const memory = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE?.trim();
 
+  const managedInstances =
+    env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances';
+  let flush: FlushPolicy = 'next-invoke';
+  const rawFlush = ours('FLUSH');
+  if (rawFlush !== undefined) {
+    const v = rawFlush.toLowerCase();
+    if (v !== 'next-invoke' && v !== 'end') {
+      warnings.push(
+        `${ENV_PREFIX}FLUSH=${JSON.stringify(rawFlush)} is not next-invoke or end; using next-invoke`
+      );
+    } else if (v === 'end' && managedInstances) {
+      // Managed Instances have no INVOKE and no runtimeDone to wait for.
+      warnings.push(
+        `${ENV_PREFIX}FLUSH=end is not available on Lambda Managed Instances; using next-invoke (with the timer)`
+      );
+    } else {
+      flush = v;
+    }
+  }
+  const retryMaxMs = int(
+    `${ENV_PREFIX}RETRY_MAX_MS`,
+    ours('RETRY_MAX_MS'),
+    DEFAULT_RETRY_MAX_MS,
+    1,
+    60_000
+  );
+
   const config: Config = {
     logLevel,
     strict: bool(`${ENV_PREFIX}STRICT`, ours('STRICT')),
-    managedInstances:
-      env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances',
+    managedInstances,
     listener: {
       host,
       hostOverridden: hostVar !== undefined || samLocal,
@@ -321,6 +357,20 @@ export function loadConfig(env: Env): LoadedConfig {
         DEFAULT_MAX_REQUEST_BYTES,
         1_024
       ),
+    },
+    flush,
+    retry: {
+      baseMs: Math.min(
+        retryMaxMs,
+        int(
+          `${ENV_PREFIX}RETRY_BASE_MS`,
+          ours('RETRY_BASE_MS'),
+          DEFAULT_RETRY_BASE_MS,
+          1,
+          60_000
+        )
+      ),
+      maxMs: retryMaxMs,
     },
     flushIntervalMs: int(
       `${ENV_PREFIX}FLUSH_INTERVAL_MS`,

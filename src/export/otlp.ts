@@ -42,6 +42,8 @@ export interface OtlpExporterOptions {
   protocol: OtlpProtocol;
   compression: 'gzip' | 'none';
   timeoutMs: number;
+  /** One request body (before compression) stays under this. */
+  maxRequestBytes: number;
   /** Extra CA certificates (PEM), on top of Node's defaults. */
   ca: readonly string[];
   now?: () => number;
@@ -80,7 +82,7 @@ export function createOtlpExporter(
   return {
     channel: (item) => item.signal,
 
-    async export(items, deadlineMs): Promise<ExportResult> {
+    async export(items, deadlineMs, abort): Promise<ExportResult> {
       const signal = items[0]?.signal;
       if (signal === undefined) return { status: 'success' };
       const target = o[signal];
@@ -104,6 +106,10 @@ export function createOtlpExporter(
       }
       if (body === undefined)
         return { status: 'failure', reason: `could not serialize ${signal}` };
+      // Backends refuse bodies of a few MiB: the dispatcher halves the batch.
+      if (body.length > o.maxRequestBytes && items.length > 1) {
+        return { status: 'too-large' };
+      }
       const headers: Record<string, string> = {
         ...target.headers,
         'content-type': json ? 'application/json' : 'application/x-protobuf',
@@ -124,7 +130,9 @@ export function createOtlpExporter(
           headers,
           body,
           dispatcher: agent,
-          signal: AbortSignal.timeout(left),
+          signal: abort
+            ? AbortSignal.any([AbortSignal.timeout(left), abort])
+            : AbortSignal.timeout(left),
         });
         await res.body.dump({ limit: 65_536 });
         return resultForStatus(res.statusCode, res.headers['retry-after']);

@@ -16,6 +16,8 @@ export interface RawExporterOptions {
   url: string;
   /** Upper bound of one request, before any deadline applies. */
   timeoutMs: number;
+  /** One request body stays under this (a single larger event still goes). */
+  maxRequestBytes: number;
   now?: () => number;
 }
 
@@ -32,7 +34,7 @@ export function createRawJsonExporter(
     keepAliveMaxTimeout: 5_000,
   });
   return {
-    async export(items, deadlineMs) {
+    async export(items, deadlineMs, abort) {
       const budget = Math.min(opts.timeoutMs, deadlineMs - now());
       if (budget <= 0) {
         return {
@@ -41,13 +43,18 @@ export function createRawJsonExporter(
         };
       }
       const body = `[${items.join(',')}]`;
+      if (items.length > 1 && Buffer.byteLength(body) > opts.maxRequestBytes) {
+        return { status: 'too-large' };
+      }
       try {
         const res = await request(opts.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
           dispatcher: agent,
-          signal: AbortSignal.timeout(budget),
+          signal: abort
+            ? AbortSignal.any([AbortSignal.timeout(budget), abort])
+            : AbortSignal.timeout(budget),
         });
         // Drain the body so the socket can be reused (the Go sample leaks it).
         await res.body.dump({ limit: 65_536 });

@@ -8,6 +8,8 @@
 
 export type ExportResult =
   | { status: 'success' }
+  /** The body would pass the request size bound: send the items in halves. */
+  | { status: 'too-large' }
   | { status: 'retryable'; reason: string; retryAfterMs?: number }
   | { status: 'failure'; reason: string; httpStatus?: number };
 
@@ -18,8 +20,15 @@ export interface BatchExporter<T> {
    * requests; the dispatcher groups them. Absent: one channel.
    */
   channel?(item: T): string;
-  /** Sends `items` (one channel) as one request, finished or aborted by `deadlineMs`. */
-  export(items: readonly T[], deadlineMs: number): Promise<ExportResult>;
+  /**
+   * Sends `items` (one channel) as one request, finished or aborted by
+   * `deadlineMs` or when `signal` aborts (both: retryable).
+   */
+  export(
+    items: readonly T[],
+    deadlineMs: number,
+    signal?: AbortSignal
+  ): Promise<ExportResult>;
   shutdown(): Promise<void>;
 }
 

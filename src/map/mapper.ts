@@ -22,4 +22,16 @@ export interface Mapper<T> {
   readonly discardedEvents: number;
   /** SHUTDOWN: release everything held back. */
   drain(out: Emit<T>): void;
+  /** The drop counts, as an item of this format (it counts 0 events). */
+  reportDrops(counts: DropReport, out: Emit<T>): void;
+}
+
+/** What was lost so far, in Telemetry API events. */
+export interface DropReport {
+  /** Dropped because the queue passed its bounds. */
+  queueOverflow: number;
+  /** In batches the receiver refused for good. */
+  rejected: number;
+  /** Lambda's own platform.logsDropped, summed. */
+  lambdaDropped: number;
 }

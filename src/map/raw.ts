@@ -4,7 +4,10 @@
  * serialized twice.
  */
 import type { TelemetryEvent } from '../lambda/events.js';
-import type { Emit, Mapper } from './mapper.js';
+import type { DropReport, Emit, Mapper } from './mapper.js';
+
+/** The type of the event the raw format adds when something was dropped. */
+export const DROP_EVENT_TYPE = 'lambda-telemetry-otel.drops';
 
 export class RawMapper implements Mapper<string> {
   readonly pendingEvents = 0;
@@ -18,4 +21,13 @@ export class RawMapper implements Mapper<string> {
   noteInvoke(): void {}
 
   drain(): void {}
+
+  reportDrops(counts: DropReport, out: Emit<string>): void {
+    const json = JSON.stringify({
+      time: new Date().toISOString(),
+      type: DROP_EVENT_TYPE,
+      record: counts,
+    });
+    out({ value: json, events: 0, bytes: Buffer.byteLength(json) });
+  }
 }

@@ -70,6 +70,7 @@ export async function createOtlpFormat(
       protocol: otlp.protocol,
       compression: otlp.compression,
       timeoutMs: config.export.timeoutMs,
+      maxRequestBytes: config.export.maxRequestBytes,
       ca,
     }),
   };

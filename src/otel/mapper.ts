@@ -18,11 +18,15 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { eventType, type TelemetryEvent } from '../lambda/events.js';
-import type { Emit, Mapper } from '../map/mapper.js';
+import type { DropReport, Emit, Mapper } from '../map/mapper.js';
 import { parseLogRecord, platformLine } from './logs.js';
 import { buildResource } from './resource.js';
 import {
+  ATTR_DROPPED_BY_LAMBDA,
+  ATTR_DROPPED_QUEUE_OVERFLOW,
+  ATTR_DROPPED_REJECTED,
   ATTR_FAAS_INVOCATION_ID,
+  DROP_REPORT_TYPE,
   ATTR_LAMBDA_EVENT_TYPE,
   ATTR_LOG_ORIGINAL_LENGTH,
   ATTR_LOG_TRUNCATED,
@@ -203,6 +207,26 @@ export class OtelMapper implements Mapper<OtelItem> {
   drain(out: Emit<OtelItem>): void {
     this._out = out;
     this._spans.drain(this._now());
+  }
+
+  reportDrops(counts: DropReport, out: Emit<OtelItem>): void {
+    this._out = out;
+    const now = this._now();
+    this._emitLog({
+      body: `lambda-telemetry-otel dropped telemetry: ${counts.queueOverflow} events on queue overflow, ${counts.rejected} refused by the receiver, ${counts.lambdaDropped} records dropped by Lambda`,
+      timeMs: now,
+      observedMs: now,
+      severityText: 'WARN',
+      severityNumber: SeverityNumber.WARN,
+      attributes: {
+        [ATTR_LAMBDA_EVENT_TYPE]: DROP_REPORT_TYPE,
+        [ATTR_DROPPED_QUEUE_OVERFLOW]: counts.queueOverflow,
+        [ATTR_DROPPED_REJECTED]: counts.rejected,
+        [ATTR_DROPPED_BY_LAMBDA]: counts.lambdaDropped,
+      },
+      // Not a Telemetry API event: it counts none.
+      events: 0,
+    });
   }
 
   private _logLine(

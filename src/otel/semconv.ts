@@ -54,3 +54,13 @@ export const ATTR_LOGS_DROPPED_BYTES = 'aws.lambda.logs_dropped.bytes';
 export const ATTR_LOGS_DROPPED_REASON = 'aws.lambda.logs_dropped.reason';
 export const ATTR_LOG_TRUNCATED = 'aws.lambda.log.truncated';
 export const ATTR_LOG_ORIGINAL_LENGTH = 'aws.lambda.log.original_length';
+
+/**
+ * Our drop report, a WARN record in the stream itself: totals since the
+ * extension started, in Telemetry API events (Lambda's own in records).
+ */
+export const DROP_REPORT_TYPE = 'lambda-telemetry-otel.drops';
+export const ATTR_DROPPED_QUEUE_OVERFLOW =
+  'lambda_telemetry_otel.dropped.queue_overflow';
+export const ATTR_DROPPED_REJECTED = 'lambda_telemetry_otel.dropped.rejected';
+export const ATTR_DROPPED_BY_LAMBDA = 'lambda_telemetry_otel.dropped.by_lambda';

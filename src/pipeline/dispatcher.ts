@@ -1,10 +1,12 @@
 /**
- * Decides what goes into each export request and keeps the accounts:
- * applies DISPATCH_MIN_BATCH_SIZE, splits the queue into requests, puts
- * back what could not be sent (in order) and counts what had to be dropped.
- * The lifecycle decides when to flush; the exporter only sends.
+ * Decides what goes into each export request and keeps the accounts: splits
+ * the queue into requests (per signal, under the size bound), retries what
+ * failed transiently while the deadline allows, puts back what still could
+ * not be sent (in order), and counts what had to be dropped. The lifecycle
+ * decides when to flush; the exporter only sends.
  */
 import type { BatchExporter, ExportResult } from '../export/result.js';
+import { type RetryPolicy, retryDelayMs } from '../export/retry.js';
 import type { Logger } from '../util/log.js';
 import type { BoundedQueue, QueueItem } from './queue.js';
 
@@ -12,12 +14,19 @@ export interface DispatcherOptions<T> {
   queue: BoundedQueue<T>;
   maxRequestBytes: number;
   log: Logger;
+  retry?: RetryPolicy;
   now?: () => number;
+  random?: () => number;
 }
 
 export interface FlushRequest {
   /** Absolute epoch ms by which every request has finished or been aborted. */
   deadlineMs: number;
+  /**
+   * Tries per request within this flush (default 2). SHUTDOWN passes
+   * Infinity: retry until the deadline, there is no later flush.
+   */
+  attempts?: number;
 }
 
 export interface DispatchStats {
@@ -28,9 +37,15 @@ export interface DispatchStats {
   rejectedEvents: number;
   /** Events dropped because the queue overflowed. */
   overflowEvents: number;
-  /** Requests that failed transiently; their events stayed queued. */
+  /** Requests that failed transiently (each try counts). */
   retryableFailures: number;
+  /** Requests aborted at a deadline (before a freeze or at SHUTDOWN). */
+  aborted: number;
 }
+
+const DEFAULT_RETRY: RetryPolicy = { baseMs: 100, maxMs: 1_000 };
+/** Kept free before a deadline: a retry that ends later is not started. */
+const RETRY_MARGIN_MS = 50;
 
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
@@ -39,9 +54,12 @@ export class Dispatcher<T> {
     rejectedEvents: 0,
     overflowEvents: 0,
     retryableFailures: 0,
+    aborted: 0,
   };
   private _exporter: Promise<BatchExporter<T>> | undefined;
   private _tail: Promise<void> = Promise.resolve();
+  private _running = 0;
+  private _abort: AbortController | undefined;
   private readonly _now: () => number;
 
   constructor(private readonly _opts: DispatcherOptions<T>) {
@@ -57,21 +75,50 @@ export class Dispatcher<T> {
     return this._opts.queue.events;
   }
 
+  /** A flush is running or waiting to run. */
+  get busy(): boolean {
+    return this._running > 0;
+  }
+
   enqueue(item: QueueItem<T>): void {
     const dropped = this._opts.queue.push(item);
     if (dropped > 0) this._countOverflow(dropped);
   }
 
   /**
-   * Flushes are serialized: a caller that arrives while one runs waits for
-   * it and then gets its own pass, so a SHUTDOWN flush never returns while a
-   * timer-started export is still in flight (the SDK processors' gap,
-   * ecosystem.md B.3).
+   * Flushes are single-flight: a caller that arrives while one runs waits
+   * for it and then gets its own pass over what is left, so no flush returns
+   * while an export another caller started is still in flight (the SDK
+   * processors' gap, ecosystem.md B.3).
    */
   flush(req: FlushRequest): Promise<void> {
-    const run = this._tail.then(() => this._flushNow(req));
+    this._running++;
+    const run = this._tail
+      .then(() => this._flushNow(req))
+      .finally(() => {
+        this._running--;
+      });
     this._tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Waits until no flush is running, or until `deadlineMs`; then aborts
+   * what is still in flight, so its items go back to the queue. Called
+   * before `/next`: nothing may stay half-sent across a freeze.
+   */
+  async settle(deadlineMs: number): Promise<void> {
+    if (!this.busy) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, deadlineMs - this._now()));
+    });
+    await Promise.race([this._tail, timeout]);
+    clearTimeout(timer);
+    if (this.busy) {
+      this._abort?.abort();
+      await this._tail;
+    }
   }
 
   private async _flushNow(req: FlushRequest): Promise<void> {
@@ -83,71 +130,121 @@ export class Dispatcher<T> {
       this._now
     );
     if (exporter === undefined) return;
-    while (queue.length > 0 && this._now() < req.deadlineMs) {
-      const batch = queue.take(
-        Number.POSITIVE_INFINITY,
-        this._opts.maxRequestBytes
-      );
-      const retry: QueueItem<T>[] = [];
-      for (const group of byChannel(batch, exporter)) {
-        if (retry.length > 0 || this._now() >= req.deadlineMs) {
-          // Once a request failed transiently, the rest waits with it, in
-          // order, rather than overtaking it.
-          retry.push(...group);
-          continue;
+    const controller = new AbortController();
+    this._abort = controller;
+    try {
+      while (
+        queue.length > 0 &&
+        this._now() < req.deadlineMs &&
+        !controller.signal.aborted
+      ) {
+        const batch = queue.take(
+          Number.POSITIVE_INFINITY,
+          this._opts.maxRequestBytes
+        );
+        const retry: QueueItem<T>[] = [];
+        for (const group of byChannel(batch, exporter)) {
+          if (
+            retry.length > 0 ||
+            this._now() >= req.deadlineMs ||
+            controller.signal.aborted
+          ) {
+            // Once a request failed transiently, the rest waits with it, in
+            // order, rather than overtaking it.
+            retry.push(...group);
+            continue;
+          }
+          retry.push(
+            ...(await this._send(exporter, group, req, controller.signal))
+          );
         }
-        if (!(await this._send(exporter, group, req.deadlineMs))) {
-          retry.push(...group);
+        if (retry.length > 0) {
+          const dropped = queue.requeue(retry);
+          if (dropped > 0) this._countOverflow(dropped);
+          return;
         }
       }
-      if (retry.length > 0) {
-        const dropped = queue.requeue(retry);
-        if (dropped > 0) this._countOverflow(dropped);
-        return;
-      }
+    } finally {
+      if (this._abort === controller) this._abort = undefined;
     }
   }
 
-  /** One request; false if it failed transiently (the items go back). */
+  /**
+   * Sends one group, retrying transient failures while the deadline and the
+   * attempt budget allow, and halving it when the receiver would find it too
+   * large. Returns the items still unsent (to be re-queued).
+   */
   private async _send(
     exporter: BatchExporter<T>,
     group: QueueItem<T>[],
-    deadlineMs: number
-  ): Promise<boolean> {
+    req: FlushRequest,
+    signal: AbortSignal
+  ): Promise<QueueItem<T>[]> {
     const { log } = this._opts;
+    const attempts = req.attempts ?? 2;
     const events = group.reduce((n, it) => n + it.events, 0);
-    let result: ExportResult;
-    try {
-      result = await exporter.export(
-        group.map((it) => it.value),
-        deadlineMs
-      );
-    } catch (err) {
-      result = { status: 'retryable', reason: String(err) };
+    for (let attempt = 0; ; attempt++) {
+      let result: ExportResult;
+      try {
+        result = await exporter.export(
+          group.map((it) => it.value),
+          req.deadlineMs,
+          signal
+        );
+      } catch (err) {
+        result = { status: 'retryable', reason: String(err) };
+      }
+      this.stats.requests++;
+      switch (result.status) {
+        case 'success':
+          this.stats.sentEvents += events;
+          return [];
+        case 'too-large': {
+          const half = Math.ceil(group.length / 2);
+          const first = await this._send(
+            exporter,
+            group.slice(0, half),
+            req,
+            signal
+          );
+          if (first.length > 0) return [...first, ...group.slice(half)];
+          return this._send(exporter, group.slice(half), req, signal);
+        }
+        case 'failure':
+          this.stats.rejectedEvents += events;
+          log.limited(
+            'error',
+            `export.failure.${result.reason}`,
+            'export refused; batch dropped',
+            { reason: result.reason, events }
+          );
+          return [];
+        case 'retryable': {
+          this.stats.retryableFailures++;
+          if (signal.aborted) {
+            this.stats.aborted++;
+            return group;
+          }
+          const wait = retryDelayMs(
+            attempt,
+            this._opts.retry ?? DEFAULT_RETRY,
+            result.retryAfterMs,
+            this._opts.random
+          );
+          const fits = this._now() + wait + RETRY_MARGIN_MS < req.deadlineMs;
+          if (attempt + 1 >= attempts || !fits) {
+            log.limited(
+              'warn',
+              `export.retryable.${result.reason}`,
+              'export failed; events stay queued for the next flush',
+              { reason: result.reason, events }
+            );
+            return group;
+          }
+          await sleep(wait, signal);
+        }
+      }
     }
-    this.stats.requests++;
-    if (result.status === 'success') {
-      this.stats.sentEvents += events;
-      return true;
-    }
-    if (result.status === 'retryable') {
-      this.stats.retryableFailures++;
-      log.limited(
-        'warn',
-        `export.retryable.${result.reason}`,
-        'export failed; events stay queued for the next flush',
-        { reason: result.reason, events }
-      );
-      return false;
-    }
-    this.stats.rejectedEvents += events;
-    log.limited(
-      'error',
-      `export.failure.${result.reason}`,
-      'export refused; batch dropped',
-      { reason: result.reason, events }
-    );
-    return true;
   }
 
   private _countOverflow(dropped: number): void {
@@ -156,10 +253,7 @@ export class Dispatcher<T> {
       'warn',
       'queue.overflow',
       'queue full; oldest events dropped',
-      {
-        dropped,
-        droppedTotal: this.stats.overflowEvents,
-      }
+      { dropped, droppedTotal: this.stats.overflowEvents }
     );
   }
 }
@@ -179,6 +273,18 @@ function byChannel<T>(
     else groups.set(key, [it]);
   }
   return [...groups.values()];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 /** Resolves to undefined if `p` has not settled (or failed) by the deadline. */

@@ -45,6 +45,95 @@ describe('dispatchDue (the DISPATCH_MIN_BATCH_SIZE rule)', () => {
   });
 });
 
+describe('retries', () => {
+  it('retries a transient failure within the flush, after the backoff', async () => {
+    const exporter = new ScriptedExporter([
+      { status: 'retryable', reason: 'HTTP 503' },
+      { status: 'retryable', reason: 'HTTP 503' },
+    ]);
+    const { d, push } = setup(exporter);
+    push('a');
+    const started = Date.now();
+    await d.flush({ deadlineMs: started + 2_000, attempts: 3 });
+    expect(exporter.batches).toEqual([['a'], ['a'], ['a']]);
+    expect(d.stats.sentEvents).toBe(1);
+    // 100 ms then 200 ms, each +-20 %.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+  });
+
+  it('honours Retry-After', async () => {
+    const exporter = new ScriptedExporter([
+      { status: 'retryable', reason: 'HTTP 429', retryAfterMs: 300 },
+    ]);
+    const { d, push } = setup(exporter);
+    push('a');
+    const started = Date.now();
+    await d.flush({ deadlineMs: started + 2_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(d.stats.sentEvents).toBe(1);
+  });
+
+  it('does not start a retry that would end past the deadline', async () => {
+    const exporter = new ScriptedExporter([
+      { status: 'retryable', reason: 'HTTP 503', retryAfterMs: 5_000 },
+    ]);
+    const { d, push } = setup(exporter);
+    push('a');
+    const started = Date.now();
+    await d.flush({
+      deadlineMs: started + 500,
+      attempts: Number.POSITIVE_INFINITY,
+    });
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(exporter.batches).toHaveLength(1);
+    expect(d.queuedEvents).toBe(1);
+  });
+
+  it('halves a batch the exporter finds too large', async () => {
+    const batches: string[][] = [];
+    const exporter: BatchExporter<string> = {
+      async export(items) {
+        batches.push([...items]);
+        return items.length > 2
+          ? { status: 'too-large' }
+          : { status: 'success' };
+      },
+      async shutdown() {},
+    };
+    const { d, push } = setup(exporter);
+    push('a', 'b', 'c', 'd', 'e');
+    await d.flush({ deadlineMs: soon() });
+    expect(batches.filter((b) => b.length <= 2)).toEqual([
+      ['a', 'b'],
+      ['c'],
+      ['d', 'e'],
+    ]);
+    expect(d.stats.sentEvents).toBe(5);
+  });
+
+  it('settle() aborts what is still in flight at its deadline and keeps the items', async () => {
+    const exporter: BatchExporter<string> = {
+      export: (_items, _deadline, signal) =>
+        new Promise((resolve) => {
+          signal?.addEventListener('abort', () =>
+            resolve({ status: 'retryable', reason: 'aborted' })
+          );
+        }),
+      async shutdown() {},
+    };
+    const { d, push } = setup(exporter);
+    push('a', 'b');
+    const flushing = d.flush({ deadlineMs: Date.now() + 10_000 });
+    const started = Date.now();
+    await d.settle(started + 100);
+    await flushing;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(d.queuedEvents).toBe(2);
+    expect(d.stats.aborted).toBe(1);
+    expect(d.busy).toBe(false);
+  });
+});
+
 describe('Dispatcher', () => {
   it('sends everything queued', async () => {
     const exporter = new ScriptedExporter();
@@ -62,10 +151,10 @@ describe('Dispatcher', () => {
     ]);
     const { d, push } = setup(exporter);
     push('a', 'b');
-    await d.flush({ deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon(), attempts: 1 });
     expect(d.queuedEvents).toBe(2);
     push('c');
-    await d.flush({ deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon(), attempts: 1 });
     expect(exporter.batches.at(-1)).toEqual(['a', 'b', 'c']);
     expect(d.stats.retryableFailures).toBe(1);
     expect(d.stats.sentEvents).toBe(3);
@@ -100,7 +189,7 @@ describe('Dispatcher', () => {
     exporter.channel = (item) => item[0] as string;
     const { d, push } = setup(exporter);
     push('l1', 't1', 'l2', 't2');
-    await d.flush({ deadlineMs: soon() });
+    await d.flush({ deadlineMs: soon(), attempts: 1 });
     expect(exporter.batches).toEqual([
       ['l1', 'l2'],
       ['t1', 't2'],

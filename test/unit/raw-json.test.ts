@@ -31,6 +31,7 @@ describe('raw JSON exporter', () => {
     const exporter = createRawJsonExporter({
       url: `${s.url}/ingest?x=1`,
       timeoutMs: 2_000,
+      maxRequestBytes: 1_048_576,
     });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
@@ -46,7 +47,11 @@ describe('raw JSON exporter', () => {
   it.each([429, 502, 503, 504])('treats %i as retryable', async (status) => {
     const s = await sink();
     s.reply = () => ({ status, headers: { 'retry-after': '3' } });
-    const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 2_000 });
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 2_000,
+      maxRequestBytes: 1_048_576,
+    });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
     expect(result).toEqual({
@@ -61,7 +66,11 @@ describe('raw JSON exporter', () => {
     async (status) => {
       const s = await sink();
       s.reply = () => ({ status });
-      const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 2_000 });
+      const exporter = createRawJsonExporter({
+        url: s.url,
+        timeoutMs: 2_000,
+        maxRequestBytes: 1_048_576,
+      });
       const result = await exporter.export(items, Date.now() + 2_000);
       await exporter.shutdown();
       expect(result).toEqual({
@@ -77,6 +86,7 @@ describe('raw JSON exporter', () => {
     const exporter = createRawJsonExporter({
       url: `http://127.0.0.1:${port}/`,
       timeoutMs: 2_000,
+      maxRequestBytes: 1_048_576,
     });
     const result = await exporter.export(items, Date.now() + 2_000);
     await exporter.shutdown();
@@ -87,7 +97,11 @@ describe('raw JSON exporter', () => {
   it('gives up on a receiver that never answers by the deadline', async () => {
     const s = await sink();
     s.reply = () => ({ status: 200, hang: true });
-    const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 10_000 });
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 10_000,
+      maxRequestBytes: 1_048_576,
+    });
     const started = Date.now();
     const result = await exporter.export(items, started + 300);
     const took = Date.now() - started;
@@ -99,7 +113,11 @@ describe('raw JSON exporter', () => {
 
   it('does not send when the deadline has passed', async () => {
     const s = await sink();
-    const exporter = createRawJsonExporter({ url: s.url, timeoutMs: 1_000 });
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 1_000,
+      maxRequestBytes: 1_048_576,
+    });
     const result = await exporter.export(items, Date.now() - 1);
     await exporter.shutdown();
     expect(result.status).toBe('retryable');
@@ -118,5 +136,46 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(value, Date.parse('2026-01-01T00:00:00Z'))).toBe(
       expected
     );
+  });
+});
+
+describe('request size', () => {
+  it('asks for a split when several events would pass the bound, sends a single large one', async () => {
+    const s = await sink();
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 2_000,
+      maxRequestBytes: 100,
+    });
+    const big = JSON.stringify({ type: 'function', record: 'x'.repeat(200) });
+    expect(await exporter.export([big, big], Date.now() + 2_000)).toEqual({
+      status: 'too-large',
+    });
+    expect(await exporter.export([big], Date.now() + 2_000)).toEqual({
+      status: 'success',
+    });
+    await exporter.shutdown();
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('stops at once when the caller aborts', async () => {
+    const s = await sink();
+    s.reply = () => ({ status: 200, hang: true });
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 10_000,
+      maxRequestBytes: 1_048_576,
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    const result = await exporter.export(
+      items,
+      started + 10_000,
+      controller.signal
+    );
+    await exporter.shutdown();
+    expect(result.status).toBe('retryable');
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
