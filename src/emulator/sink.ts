@@ -33,6 +33,8 @@ export interface SinkReply {
   headers?: Record<string, string>;
   /** Never answer (the connection is held until the sink closes). */
   hang?: boolean;
+  /** Answer only after this long. */
+  delayMs?: number;
 }
 
 export class Sink {
@@ -69,7 +71,11 @@ export class Sink {
         });
         for (const w of this._waiters) w();
         if (reply.hang) return;
-        res.writeHead(reply.status, reply.headers).end();
+        const answer = (): void => {
+          res.writeHead(reply.status, reply.headers).end();
+        };
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
       });
     };
     const server = tls ? createTlsServer(tls, handler) : createServer(handler);
@@ -114,12 +120,15 @@ export class Sink {
     return out;
   }
 
-  /** Log records and spans of every accepted OTLP request, in arrival order. */
-  otlp(): { logs: DecodedLog[]; spans: DecodedSpan[] } {
+  /**
+   * Log records and spans of every accepted OTLP request, in arrival order;
+   * with `all`, also of requests that were refused or never answered.
+   */
+  otlp(all = false): { logs: DecodedLog[]; spans: DecodedSpan[] } {
     const logs: DecodedLog[] = [];
     const spans: DecodedSpan[] = [];
     for (const r of this.requests) {
-      if (r.status < 200 || r.status >= 300) continue;
+      if (!all && (r.status < 200 || r.status >= 300)) continue;
       const d = decodeOtlp(
         r.path,
         String(r.headers['content-type'] ?? ''),

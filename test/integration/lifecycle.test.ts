@@ -1,6 +1,7 @@
 /**
  * The built layer under the local Lambda emulator, over real loopback HTTP.
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRaw, runScenario } from '../../src/emulator/scenario.js';
 import { Sink } from '../../src/emulator/sink.js';
@@ -13,6 +14,7 @@ import {
   LAUNCHER,
   ownLogs,
 } from '../helpers/layer.js';
+import { batch } from '../helpers/arbitraries.js';
 
 const open: Harness[] = [];
 afterEach(async () => {
@@ -308,4 +310,54 @@ describe('Lambda Managed Instances', () => {
     const check = checkRaw(emu, sink.rawEvents());
     expect(check.arrived).toBe(check.expected);
   });
+});
+
+describe('hostile batches at the real listener', () => {
+  it('takes 200 generated batches without a crash and delivers every event JSON-equal', async () => {
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+    console.log(`fast-check seed ${seed} (FC_SEED=${seed} to replay)`);
+    const batches = fc.sample(batch, { seed, numRuns: 200 });
+    const { emu, sink } = await start(
+      {
+        LAMBDA_TELEMETRY_OTEL_BUFFER_MAX_BYTES: '1048576',
+        // Room for the huge hostile strings: this test is about parsing.
+        LAMBDA_TELEMETRY_OTEL_MAX_QUEUE_BYTES: String(256 * 1_048_576),
+      },
+      { freezeProcess: false }
+    );
+    await emu.launch();
+    emu.thaw();
+    const target = emu.extension?.subscription?.target as URL;
+    const sent: string[] = [];
+    for (const items of batches) {
+      const body = JSON.stringify(items.map((i) => i.e));
+      const res = await fetch(target, { method: 'POST', body });
+      await res.text();
+      expect(res.status).toBe(200);
+      for (const i of items) {
+        if (i.e !== null && typeof i.e === 'object' && !Array.isArray(i.e))
+          sent.push(JSON.stringify(i.e));
+      }
+    }
+    // Truncated JSON is refused, and changes nothing.
+    const cut = await fetch(target, {
+      method: 'POST',
+      body: '[{"time":"2026-01-01T00:00:00Z","type":"fun',
+    });
+    await cut.text();
+    expect(cut.status).toBe(400);
+    await emu.invoke({ handlerMs: 5, lines });
+    const last = await emu.shutdown();
+    expect(last?.exitCode).toBe(0);
+    const got = sink.rawEvents().map((e) => JSON.stringify(e));
+    const counts = new Map<string, number>();
+    for (const g of got) counts.set(g, (counts.get(g) ?? 0) + 1);
+    let missing = 0;
+    for (const s of sent) {
+      const n = counts.get(s) ?? 0;
+      if (n === 0) missing++;
+      else counts.set(s, n - 1);
+    }
+    expect(missing).toBe(0);
+  }, 60_000);
 });

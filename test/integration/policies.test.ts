@@ -1,0 +1,110 @@
+/**
+ * When telemetry leaves: the flush policies and the timer, measured against
+ * the emulator's clock over real loopback HTTP.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, harness } from '../helpers/layer.js';
+
+const open: Harness[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((h) => h.close()));
+});
+async function start(...args: Parameters<typeof harness>): Promise<Harness> {
+  const h = await harness(...args);
+  open.push(h);
+  return h;
+}
+
+const lines = [
+  { atMs: 1, message: 'one' },
+  { atMs: 2, message: 'two' },
+];
+
+function linesOf(h: Harness, requestId: string): number {
+  return h.sink
+    .otlp()
+    .logs.filter(
+      (l) =>
+        l.attributes['aws.lambda.event.type'] === 'function' &&
+        l.attributes['faas.invocation.id'] === requestId
+    ).length;
+}
+
+describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
+  it('end: an invocation’s lines have left before the extension calls /next', async () => {
+    const h = await start({
+      DISPATCH_FORMAT: 'otlp',
+      LAMBDA_TELEMETRY_OTEL_FLUSH: 'end',
+    });
+    await h.emu.launch();
+    for (let i = 0; i < 3; i++) {
+      const inv = await h.emu.invoke({ handlerMs: 10, lines });
+      // invoke() returns once the extension is back in /next: by then the
+      // lines are at the receiver, not waiting for the next thaw.
+      expect(linesOf(h, inv.requestId)).toBe(2);
+      // Bounded: the subscribed timeoutMs (25) + the round trip + slack.
+      expect(inv.extensionOverheadMs).toBeLessThan(500);
+    }
+    await h.emu.shutdown();
+  });
+
+  it('next-invoke (default): an invocation, report included, has left by the end of the next one', async () => {
+    const h = await start({ DISPATCH_FORMAT: 'otlp' });
+    await h.emu.launch();
+    const first = await h.emu.invoke({ handlerMs: 10, lines });
+    // Its report is emitted only after the extension's /next: not yet sent.
+    const spanOf = (rid: string) =>
+      h.sink
+        .otlp()
+        .spans.filter(
+          (s) => s.attributes['faas.invocation.id'] === rid && s.kind === 2
+        );
+    expect(spanOf(first.requestId)).toHaveLength(0);
+    await h.emu.invoke({ handlerMs: 50, lines });
+    expect(linesOf(h, first.requestId)).toBe(2);
+    expect(spanOf(first.requestId)).toHaveLength(1);
+    await h.emu.shutdown();
+  });
+
+  it('the timer ships a long invocation’s lines before it ends (end policy)', async () => {
+    const h = await start({
+      DISPATCH_FORMAT: 'otlp',
+      LAMBDA_TELEMETRY_OTEL_FLUSH: 'end',
+      LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '100',
+    });
+    await h.emu.launch();
+    await h.emu.invoke({ handlerMs: 10, lines });
+    const inv = await h.emu.invoke({
+      handlerMs: 1_200,
+      lines: [{ atMs: 50, message: 'early in a long invocation' }],
+    });
+    const early = h.sink.requests.find(
+      (r) =>
+        r.path === '/v1/logs' &&
+        r.body.includes(Buffer.from('early in a long invocation'))
+    );
+    expect(early).toBeDefined();
+    expect(early?.at).toBeLessThan(inv.runtimeDoneAt);
+    await h.emu.shutdown();
+  });
+
+  it('end is refused on Managed Instances with one line, and the timer still ships', async () => {
+    const h = await start(
+      {
+        DISPATCH_FORMAT: 'otlp',
+        LAMBDA_TELEMETRY_OTEL_FLUSH: 'end',
+        LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '50',
+      },
+      { managedInstances: true }
+    );
+    await h.emu.launch();
+    const inv = await h.emu.invoke({ handlerMs: 20, lines });
+    expect(
+      await h.sink.waitFor(() => linesOf(h, inv.requestId) === 2, 3_000)
+    ).toBe(true);
+    await h.emu.shutdown();
+    expect(
+      h.emu.output.filter((l) => l.includes('FLUSH=end is not available'))
+    ).toHaveLength(1);
+  });
+});
