@@ -134,13 +134,11 @@ const hostile = fc.oneof(
     type: fc.constant('function'),
     record: fc.integer({ min: 10_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
   }),
-  fc
-    .integer({ min: 1, max: 300 })
-    .map((d) => ({
-      time: '2026-01-01T00:00:00Z',
-      type: 'function',
-      record: deep(d),
-    })),
+  fc.integer({ min: 1, max: 300 }).map((d) => ({
+    time: '2026-01-01T00:00:00Z',
+    type: 'function',
+    record: deep(d),
+  })),
   fc.constantFrom(null, 42, 'string', [], true),
   fc
     .string({ unit: 'binary', maxLength: 50 })
