@@ -85,8 +85,6 @@ export class Lifecycle<T> {
   private _invoke: { requestId?: string; deadlineMs: number } | undefined;
   /** runtimeDone ids seen, for the `end` policy's wait. */
   private readonly _done: string[] = [];
-  /** platform.start ids seen, for the `next-invoke` policy's wait. */
-  private readonly _starts: string[] = [];
   /** platform.logsDropped records, summed. */
   private _lambdaDropped = 0;
   private _reportedDrops = '';
@@ -270,18 +268,9 @@ export class Lifecycle<T> {
     this._received += events.length;
     for (const event of events) {
       const type = eventType(event);
-      if (
-        type === 'platform.report' ||
-        type === 'platform.runtimeDone' ||
-        type === 'platform.start'
-      ) {
+      if (type === 'platform.report' || type === 'platform.runtimeDone') {
         const id = requestIdOf(event);
-        const seen =
-          type === 'platform.report'
-            ? this._reports
-            : type === 'platform.start'
-              ? this._starts
-              : this._done;
+        const seen = type === 'platform.report' ? this._reports : this._done;
         if (id !== undefined) {
           seen.push(id);
           if (seen.length > REPORTS_REMEMBERED) seen.shift();
@@ -431,19 +420,6 @@ export class Lifecycle<T> {
         // Wait for this invocation's runtimeDone (and the lines before it),
         // then send before /next: the data leaves before the freeze.
         await this._waitFor(() => this._done.includes(rid), fnDeadline);
-      } else if (rid !== undefined) {
-        // Lambda delivers what was buffered during the freeze right after
-        // the thaw, in order, ahead of this invocation's platform.start:
-        // waiting for that start (a buffering timeout or two, while the
-        // handler runs) means the previous invocation's telemetry goes now
-        // rather than one invocation later.
-        await this._waitFor(
-          () => this._starts.includes(rid),
-          Math.min(
-            fnDeadline,
-            this._now() + 2 * config.subscription.timeoutMs + 50
-          )
-        );
       }
       // `next-invoke`: the export runs while the handler runs (the seed's
       // behaviour), shipping what came since the last INVOKE.
