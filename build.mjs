@@ -78,6 +78,7 @@ await esbuild.build({
   ...common,
   entryPoints: {
     cli: 'src/emulator/cli.ts',
+    index: 'src/emulator/index.ts',
   },
   outdir: join(dist, 'emulator'),
   outExtension: { '.js': '.mjs' },

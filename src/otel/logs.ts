@@ -189,9 +189,9 @@ export function platformLine(
     case 'platform.restoreReport':
       return `RESTORE_REPORT Restore Duration: ${ms(metrics.durationMs)}\tStatus: ${str(r.status)}`;
     case 'platform.extension':
-      return `EXTENSION Name: ${str(r.name)} State: ${str(r.state)} Events: [${Array.isArray(r.events) ? r.events.join(', ') : ''}]`;
+      return `EXTENSION Name: ${str(r.name)} State: ${str(r.state)} Events: [${Array.isArray(r.events) ? r.events.map(str).join(', ') : ''}]`;
     case 'platform.telemetrySubscription':
-      return `TELEMETRY Name: ${str(r.name)} State: ${str(r.state)} Types: [${Array.isArray(r.types) ? r.types.join(', ') : ''}]`;
+      return `TELEMETRY Name: ${str(r.name)} State: ${str(r.state)} Types: [${Array.isArray(r.types) ? r.types.map(str).join(', ') : ''}]`;
     case 'platform.logsDropped':
       return `LOGS_DROPPED DroppedRecords: ${str(r.droppedRecords)} DroppedBytes: ${str(r.droppedBytes)} Reason: ${str(r.reason)}`;
     default:
@@ -204,8 +204,22 @@ function statusSuffix(r: Record<string, unknown>): string {
   return ` Status: ${r.status}${typeof r.errorType === 'string' ? ` Error Type: ${r.errorType}` : ''}`;
 }
 
+/** Any value as text, never throwing (a record may hold `{toString: null}`). */
 function str(v: unknown): string {
-  return v === undefined || v === null ? '-' : String(v);
+  if (v === undefined || v === null) return '-';
+  if (typeof v === 'string') return v;
+  if (
+    typeof v === 'number' ||
+    typeof v === 'boolean' ||
+    typeof v === 'bigint'
+  ) {
+    return String(v);
+  }
+  try {
+    return JSON.stringify(v) ?? '-';
+  } catch {
+    return '-';
+  }
 }
 
 function round(v: number): string {

@@ -54,14 +54,19 @@ describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
     const first = await h.emu.invoke({ handlerMs: 20, lines });
     // Its report is emitted only after the extension's /next: not yet sent.
     const spanOf = (rid: string) =>
-      h.sink.otlp().spans.filter((s) => s.attributes['faas.invocation.id'] === rid && s.kind === 2);
+      h.sink
+        .otlp()
+        .spans.filter(
+          (s) => s.attributes['faas.invocation.id'] === rid && s.kind === 2
+        );
     expect(spanOf(first.requestId)).toHaveLength(0);
     const second = await h.emu.invoke({ handlerMs: 20, lines });
     const third = await h.emu.invoke({ handlerMs: 20, lines });
     expect(linesOf(h, first.requestId)).toBe(2);
     expect(spanOf(first.requestId)).toHaveLength(1);
     // The export ran while the handler ran: /next came with runtimeDone.
-    for (const inv of [first, second, third]) expect(inv.extensionOverheadMs).toBeLessThanOrEqual(5);
+    for (const inv of [first, second, third])
+      expect(inv.extensionOverheadMs).toBeLessThanOrEqual(5);
     await h.emu.shutdown();
   });
 

@@ -219,3 +219,18 @@ describe('platformLine: CloudWatch-style lines', () => {
     expect(platformLine('platform.fromTheFuture', {})).toBeUndefined();
   });
 });
+
+describe('platformLine with hostile records (found by the property test)', () => {
+  it.each([
+    ['platform.report', { requestId: { toString: null } }],
+    [
+      'platform.start',
+      { requestId: Object.create(null), version: [1, { a: 2 }] },
+    ],
+    ['platform.extension', { name: 1n, events: [{ toString: null }] }],
+  ])('%s never throws', (type, record) => {
+    expect(() =>
+      platformLine(type, record as Record<string, unknown>)
+    ).not.toThrow();
+  });
+});
