@@ -22,7 +22,7 @@ function call(method, path, headers, body) {
     req.end(body);
   });
 }
-(async () => {
+void (async () => {
   const reg = await call(
     'POST',
     '/2020-01-01/extension/register',
