@@ -149,9 +149,14 @@ export class Lifecycle<T> {
 
     // 3. The event loop. The exporter stack starts loading only after the
     //    first /next is sent, while the runtime is still initialising.
-    let first = true;
+    let first = active;
     for (;;) {
-      const next = this._api.next().then(
+      // Compiling the export stack blocks the thread for tens of ms: it
+      // starts only once the first /next has left, so Lambda sees our init
+      // end first and the compile overlaps the runtime's own init.
+      const onSent = first ? () => this._afterFirstNext() : undefined;
+      first = false;
+      const next = this._api.next(onSent).then(
         (event): { kind: 'event'; event: NextEvent } => ({
           kind: 'event',
           event,
@@ -161,10 +166,6 @@ export class Lifecycle<T> {
           error,
         })
       );
-      if (first) {
-        first = false;
-        if (active) this._afterFirstNext();
-      }
       const outcome = await Promise.race([
         next,
         this._signalled.then((req) => ({ kind: 'signal' as const, req })),
@@ -382,7 +383,7 @@ export class Lifecycle<T> {
    * Puts the drop counts into the stream itself whenever they changed, so
    * the backend learns what is missing (no anchor does this).
    */
-  private _reportDrops(): void {
+  private _reportDrops(): boolean {
     const s = this._dispatcher.stats;
     const counts = {
       queueOverflow: s.overflowEvents + this._earlyDropped,
@@ -390,12 +391,13 @@ export class Lifecycle<T> {
       lambdaDropped: this._lambdaDropped,
     };
     if (counts.queueOverflow + counts.rejected + counts.lambdaDropped === 0) {
-      return;
+      return false;
     }
     const key = JSON.stringify(counts);
-    if (key === this._reportedDrops || this._mapper === undefined) return;
+    if (key === this._reportedDrops || this._mapper === undefined) return false;
     this._reportedDrops = key;
     this._mapper.reportDrops(counts, (item) => this._dispatcher.enqueue(item));
+    return true;
   }
 
   private async _onInvoke(
@@ -470,6 +472,10 @@ export class Lifecycle<T> {
         before = sentBefore;
         await this._flush(deadline, true);
       } while (this._waitingEvents() > 0 && this._now() < deadline);
+      // Drops found by the last flush are told too, if time allows.
+      if (this._reportDrops() && this._now() < deadline) {
+        await this._dispatcher.flush({ deadlineMs: deadline });
+      }
     }
     await this._close();
     const s = this._dispatcher.stats;

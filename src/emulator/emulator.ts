@@ -33,6 +33,12 @@ export interface EmulatorOptions {
   runtimeShutdownMs?: number;
   /** Bound on the extension's init (Lambda: 10 s for the whole phase). */
   initTimeoutMs?: number;
+  /**
+   * How long the emulated runtime's own init takes. Lambda's init phase ends
+   * when both the runtime and every extension are done; an extension's
+   * work after its first /next overlaps this. Default 100 ms.
+   */
+  runtimeInitMs?: number;
   managedInstances?: boolean;
   telemetryUnsupported?: boolean;
   /** Subscriptions fail with 500 (fault tests). */
@@ -297,6 +303,9 @@ export class LambdaEmulator {
       record.firstNextAt = ext.nextCalls[0];
       record.initMs = record.firstNextAt - record.spawnedAt;
     }
+    // The runtime's own init runs in parallel; the phase ends with the later.
+    const runtimeDone = record.spawnedAt + (this._o.runtimeInitMs ?? 100);
+    if (runtimeDone > Date.now()) await sleep(runtimeDone - Date.now());
     this.api.initDone = true;
     const done = Date.now();
     if (opts.restore) {

@@ -1,7 +1,7 @@
 /**
  * DISPATCH_FORMAT=otlp: log records and spans over OTLP/HTTP, serialized by
  * the OpenTelemetry JS transformer (protobuf or JSON) and sent by our own
- * undici transport.
+ * small transport (http-post.ts).
  *
  * Why not the OTLP exporters' own transport: it reads the function's
  * inherited OTEL_EXPORTER_OTLP_* variables behind our back, has no per-call
@@ -17,14 +17,9 @@ import {
   ProtobufLogsSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
-import { Agent, request } from 'undici';
 import type { OtelItem } from '../otel/mapper.js';
-import {
-  type BatchExporter,
-  type ExportResult,
-  resultForError,
-  resultForStatus,
-} from './result.js';
+import { createPostClient } from './http-post.js';
+import type { BatchExporter, ExportResult } from './result.js';
 
 const gzip = promisify(gzipCb);
 
@@ -53,12 +48,9 @@ export function createOtlpExporter(
   o: OtlpExporterOptions
 ): BatchExporter<OtelItem> {
   const now = o.now ?? Date.now;
-  const agent = new Agent({
-    connections: 4,
-    keepAliveTimeout: 1_000,
-    keepAliveMaxTimeout: 5_000,
-    ...(o.ca.length > 0 ? { connect: { ca: [...defaultCAs(), ...o.ca] } } : {}),
-  });
+  const client = createPostClient(
+    o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}
+  );
   const json = o.protocol === 'http/json';
 
   const serialize = (
@@ -81,6 +73,14 @@ export function createOtlpExporter(
 
   return {
     channel: (item) => item.signal,
+
+    warmUp(items) {
+      // The first serialization of a process runs cold code (tens of ms
+      // here); doing it once while the runtime still initialises keeps that
+      // cost off the first invocation.
+      serialize('logs', items);
+      serialize('traces', items);
+    },
 
     async export(items, deadlineMs, abort): Promise<ExportResult> {
       const signal = items[0]?.signal;
@@ -124,25 +124,17 @@ export function createOtlpExporter(
           status: 'retryable',
           reason: 'no time left before the deadline',
         };
-      try {
-        const res = await request(target.url, {
-          method: 'POST',
-          headers,
-          body,
-          dispatcher: agent,
-          signal: abort
-            ? AbortSignal.any([AbortSignal.timeout(left), abort])
-            : AbortSignal.timeout(left),
-        });
-        await res.body.dump({ limit: 65_536 });
-        return resultForStatus(res.statusCode, res.headers['retry-after']);
-      } catch (err) {
-        return resultForError(err);
-      }
+      const timeout = AbortSignal.timeout(left);
+      return client.post(
+        target.url,
+        headers,
+        body,
+        abort ? AbortSignal.any([timeout, abort]) : timeout
+      );
     },
 
     async shutdown() {
-      await agent.destroy().catch(() => undefined);
+      client.close();
     },
   };
 }

@@ -2,15 +2,10 @@
  * DISPATCH_FORMAT=raw: POST the Telemetry API events as Lambda sent them, as
  * one JSON array, to the full DISPATCH_POST_URI.
  *
- * Loaded after the first `/next` (undici costs about 100 ms to load,
- * ecosystem.md B.6), so it never adds to the extension's init time.
+ * Loaded after the first `/next`, with the rest of the export stack.
  */
-import { Agent, request } from 'undici';
-import {
-  type BatchExporter,
-  resultForError,
-  resultForStatus,
-} from './result.js';
+import { createPostClient } from './http-post.js';
+import type { BatchExporter } from './result.js';
 
 export interface RawExporterOptions {
   url: string;
@@ -26,13 +21,7 @@ export function createRawJsonExporter(
   opts: RawExporterOptions
 ): BatchExporter<string> {
   const now = opts.now ?? Date.now;
-  const agent = new Agent({
-    connections: 2,
-    // A socket kept across a freeze is often dead at thaw; a short idle
-    // timeout avoids paying a failed write for it.
-    keepAliveTimeout: 1_000,
-    keepAliveMaxTimeout: 5_000,
-  });
+  const client = createPostClient();
   return {
     async export(items, deadlineMs, abort) {
       const budget = Math.min(opts.timeoutMs, deadlineMs - now());
@@ -46,25 +35,16 @@ export function createRawJsonExporter(
       if (items.length > 1 && Buffer.byteLength(body) > opts.maxRequestBytes) {
         return { status: 'too-large' };
       }
-      try {
-        const res = await request(opts.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          dispatcher: agent,
-          signal: abort
-            ? AbortSignal.any([AbortSignal.timeout(budget), abort])
-            : AbortSignal.timeout(budget),
-        });
-        // Drain the body so the socket can be reused (the Go sample leaks it).
-        await res.body.dump({ limit: 65_536 });
-        return resultForStatus(res.statusCode, res.headers['retry-after']);
-      } catch (err) {
-        return resultForError(err);
-      }
+      const timeout = AbortSignal.timeout(budget);
+      return client.post(
+        opts.url,
+        { 'content-type': 'application/json' },
+        body,
+        abort ? AbortSignal.any([timeout, abort]) : timeout
+      );
     },
     async shutdown() {
-      await agent.destroy().catch(() => undefined);
+      client.close();
     },
   };
 }

@@ -30,6 +30,8 @@ export interface BatchExporter<T> {
     signal?: AbortSignal
   ): Promise<ExportResult>;
   shutdown(): Promise<void>;
+  /** Runs the encoding path once on throwaway items (optional). */
+  warmUp?(items: readonly T[]): void;
 }
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);

@@ -45,8 +45,11 @@ export class ExtensionsApiError extends Error {
 
 export interface ExtensionsApi {
   register(name: string, events: LambdaEventType[]): Promise<RegisterResult>;
-  /** Long poll with no client timeout: we are frozen while it waits. */
-  next(): Promise<NextEvent>;
+  /**
+   * Long poll with no client timeout: we are frozen while it waits.
+   * `onSent` runs once the request is on its way to Lambda.
+   */
+  next(onSent?: () => void): Promise<NextEvent>;
   initError(errorType: string, message: string): Promise<void>;
   exitError(errorType: string, message: string): Promise<void>;
 }
@@ -132,11 +135,12 @@ export function createExtensionsApi(runtimeApi: string): ExtensionsApi {
       } as RegisterResult;
     },
 
-    async next() {
+    async next(onSent) {
       const res = await httpRequest({
         method: 'GET',
         url: `${base}/event/next`,
         headers: { 'lambda-extension-identifier': id ?? '' },
+        ...(onSent ? { onSent } : {}),
       });
       if (res.status !== 200) {
         throw new ExtensionsApiError(

@@ -61,17 +61,53 @@ export async function createOtlpFormat(
       );
     }
   }
+  const exporter = createOtlpExporter({
+    logs: otlp.logs,
+    traces: otlp.traces,
+    protocol: otlp.protocol,
+    compression: otlp.compression,
+    timeoutMs: config.export.timeoutMs,
+    maxRequestBytes: config.export.maxRequestBytes,
+    ca,
+  });
+  warmUp(exporter, functionName);
   return {
     mapper,
     warnings,
-    exporter: createOtlpExporter({
-      logs: otlp.logs,
-      traces: otlp.traces,
-      protocol: otlp.protocol,
-      compression: otlp.compression,
-      timeoutMs: config.export.timeoutMs,
-      maxRequestBytes: config.export.maxRequestBytes,
-      ca,
-    }),
+    exporter,
   };
+}
+
+/** One throwaway invocation through a throwaway mapper and the encoders. */
+function warmUp(
+  exporter: ReturnType<typeof createOtlpExporter>,
+  functionName: string
+): void {
+  const scratch = new OtelMapper({
+    functionName,
+    resourceAttributes: {},
+    managedInstances: false,
+    platformLogs: true,
+    maxBodyChars: 1_024,
+    signals: { logs: true, traces: true },
+    scopeVersion: EXTENSION_VERSION,
+  });
+  const items: OtelItem[] = [];
+  const t = new Date().toISOString();
+  const rid = '00000000-0000-4000-8000-000000000000';
+  for (const [type, record] of [
+    ['platform.start', { requestId: rid }],
+    ['function', `${t}\t${rid}\tINFO\twarm-up\n`],
+    [
+      'platform.report',
+      { requestId: rid, status: 'success', metrics: { durationMs: 1 } },
+    ],
+  ] as const) {
+    scratch.map({ time: t, type, record }, (i) => items.push(i.value));
+  }
+  try {
+    exporter.warmUp?.(items);
+  } catch {
+    // Only a warm-up: the real export reports its own errors.
+  }
 }

@@ -27,6 +27,8 @@ export interface HttpRequest {
   /** Absolute epoch ms after which the request is aborted; none = no limit. */
   deadlineMs?: number;
   now?: () => number;
+  /** Called once the request has been handed to the OS (not the answer). */
+  onSent?: () => void;
 }
 
 // A dedicated agent without keep-alive: the long poll on /next must never sit
@@ -71,6 +73,7 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       clearTimeout(timer);
       reject(err);
     });
+    if (req.onSent) r.once('finish', req.onSent);
     r.end(req.body);
   });
 }
