@@ -290,8 +290,13 @@ async function benchShutdown() {
   const ms = launch.exitedAt - t0;
   let records = 0;
   for (const r of sink.requests)
-    records += decodeOtlp(r.path, String(r.headers['content-type']), r.body)
-      .logs.length;
+    records += decodeOtlp(
+      r.path,
+      String(r.headers['content-type']),
+      r.body
+    ).logs.filter(
+      (l) => l.attributes['aws.lambda.event.type'] === 'function'
+    ).length;
   await emu.close();
   await sink.close();
   return { ms, records, exitedBeforeDeadline: launch.exitedBeforeDeadline };

@@ -492,6 +492,7 @@ export class Lifecycle<T> {
       retries: s.retryableFailures,
       aborted: s.aborted,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
+      ...memoryFigures(),
     });
     return 0;
   }
@@ -527,6 +528,18 @@ export class Lifecycle<T> {
     await this._listener?.close().catch(() => undefined);
     this._listener = undefined;
   }
+}
+
+/** The process's memory in MiB, for the shutdown line. */
+function memoryFigures(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number): number => Math.round(n / 1_048_576);
+  return {
+    rssMiB: mib(m.rss),
+    heapUsedMiB: mib(m.heapUsed),
+    heapTotalMiB: mib(m.heapTotal),
+    externalMiB: mib(m.external),
+  };
 }
 
 function errorText(err: unknown): string {

@@ -33,8 +33,8 @@ async function main(): Promise<number> {
     })
   );
 
-  // Both formats load after the first /next: undici and the OpenTelemetry
-  // transformer are most of the layer, and none of it is needed to register.
+  // Both formats load after the first /next: the OpenTelemetry
+  // transformer is most of the layer, and none of it is needed to register.
   const loadFormat = async (): Promise<Format<unknown>> => {
     if (config.dispatch.format === 'raw') {
       const postUri = config.dispatch.postUri;

@@ -4,7 +4,7 @@
  * Loaded through `createRequire` on purpose: an ES module `import` of
  * `node:http` costs about 45 ms of start-up (ecosystem.md B.6), and this code
  * runs before the first `/next`, where every millisecond is added to each
- * cold start. The heavy export stack (undici) loads after the first `/next`.
+ * cold start. The export stack loads after the first `/next`.
  */
 import { createRequire } from 'node:module';
 
