@@ -95,3 +95,9 @@ export const EXTENSION_VERSION = '0.1.0';
  */
 export const DEFAULT_RETRY_BASE_MS = 100;
 export const DEFAULT_RETRY_MAX_MS = 1_000;
+
+/** Records per export request (the batch processors' max_export_batch_size). */
+export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 10_000;
+
+/** Where the configuration file is looked for when our variable names none. */
+export const DEFAULT_CONFIG_FILE = '/var/task/lambda-telemetry-otel.yaml';

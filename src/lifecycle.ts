@@ -22,6 +22,7 @@ import {
   requestIdOf,
   type TelemetryEvent,
 } from './lambda/events.js';
+import { createFilter } from './lambda/filter.js';
 import { type Listener, startListener } from './lambda/listener.js';
 import { subscribe } from './lambda/telemetry-api.js';
 import { Dispatcher, dispatchDue } from './pipeline/dispatcher.js';
@@ -45,6 +46,8 @@ export interface LifecycleDeps<T> {
   runtimeApi: string;
   log: Logger;
   now?: () => number;
+  /** Configuration problems (already logged); STRICT turns them into /init/error. */
+  configProblems?: readonly string[];
   /**
    * Loads the format (mapping and export stack); called once the first
    * `/next` is on its way, so its cost is not part of the extension's init.
@@ -79,6 +82,8 @@ export class Lifecycle<T> {
   /** What register answered (account id, function name...). */
   registration: RegisterResult | undefined;
   private _received = 0;
+  private _filtered = 0;
+  private readonly _keep: ReturnType<typeof createFilter>;
   private _discarded = 0;
   private _lastInvokeId: string | undefined;
   /** Between INVOKE and our next /next: the only time we may send (not LMI). */
@@ -102,10 +107,12 @@ export class Lifecycle<T> {
     this._dispatcher = new Dispatcher<T>({
       queue: new BoundedQueue<T>(config.queue),
       maxRequestBytes: config.export.maxRequestBytes,
+      maxBatchItems: config.export.maxBatchItems,
       log: this._log,
       retry: config.retry,
       now: this._now,
     });
+    this._keep = createFilter(config.filters);
     this._signalled = new Promise((resolve) => {
       this._signal = resolve;
     });
@@ -135,10 +142,28 @@ export class Lifecycle<T> {
     this.registration = registration;
     log.debug('registered', { functionName: registration.functionName });
 
+    // A bad configuration fails init only when asked to (fail-open otherwise:
+    // the problems were logged, and what is valid is used).
+    if (config.strict && (this._deps.configProblems ?? []).length > 0) {
+      await this._api
+        .initError(
+          'Extension.ConfigInvalid',
+          (this._deps.configProblems ?? []).join('; ')
+        )
+        .catch((err: unknown) =>
+          log.error('init/error failed', { error: errorText(err) })
+        );
+      return 1;
+    }
+
     // 2. Listen and subscribe, before the first /next (Lambda closes
-    //    subscriptions when init ends).
-    const active = await this._startTelemetry(registration.extensionId);
-    if (!active && config.strict) {
+    //    subscriptions when init ends). Disabled: registered, but idle.
+    const active = config.disabled
+      ? false
+      : await this._startTelemetry(registration.extensionId);
+    if (config.disabled)
+      log.info('disabled by LAMBDA_TELEMETRY_OTEL_DISABLED; idle');
+    if (!active && !config.disabled && config.strict) {
       await this._api
         .initError('Extension.SubscribeFailed', 'telemetry subscription failed')
         .catch((err: unknown) =>
@@ -265,8 +290,11 @@ export class Lifecycle<T> {
     this._timer.unref();
   }
 
-  private _receive(events: TelemetryEvent[]): void {
-    this._received += events.length;
+  private _receive(all: TelemetryEvent[]): void {
+    this._received += all.length;
+    const keep = this._keep;
+    const events = keep ? all.filter(keep) : all;
+    this._filtered += all.length - events.length;
     for (const event of events) {
       const type = eventType(event);
       if (type === 'platform.report' || type === 'platform.runtimeDone') {
@@ -482,6 +510,7 @@ export class Lifecycle<T> {
     log.info('shutdown', {
       reason: req.reason,
       received: this._received,
+      filtered: this._filtered,
       sent: s.sentEvents,
       unsent: this._dispatcher.queuedEvents,
       overflowDropped: s.overflowEvents,

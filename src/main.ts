@@ -2,14 +2,41 @@
  * Entry point, run by the launcher as `node index.mjs <extension-name>`.
  * Wires configuration to the lifecycle and is the only place that exits.
  */
-import { loadConfig } from './config/config.js';
+import {
+  configFilePath,
+  type LoadedConfig,
+  loadConfig,
+} from './config/config.js';
 import { EXTENSION_NAME } from './constants.js';
 import { type Format, Lifecycle } from './lifecycle.js';
 import { RawMapper } from './map/raw.js';
 import { createLogger } from './util/log.js';
 
+/**
+ * The configuration, with the file if there is one. The YAML parser loads
+ * only then: without a file, nothing of it is on the start-up path.
+ */
+async function configure(env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+  const { path, explicit } = configFilePath(env);
+  const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    const loaded = loadConfig(env);
+    if (explicit) {
+      loaded.warnings.unshift(
+        `config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); using the environment only`
+      );
+    }
+    return loaded;
+  }
+  const { parseConfigFile } = await import('./config/file.js');
+  return loadConfig(env, parseConfigFile(text, path, env));
+}
+
 async function main(): Promise<number> {
-  const { config, warnings } = loadConfig(process.env);
+  const { config, warnings } = await configure(process.env);
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
 
@@ -63,6 +90,7 @@ async function main(): Promise<number> {
     runtimeApi,
     log,
     loadFormat,
+    configProblems: warnings,
   });
   // Lambda sends SHUTDOWN, but a local runner (or a human) sends SIGTERM.
   process.once('SIGTERM', () => lifecycle.requestShutdown('SIGTERM'));

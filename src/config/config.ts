@@ -7,8 +7,10 @@
 import {
   BUFFER_LIMITS,
   DEFAULT_BUFFERING,
+  DEFAULT_CONFIG_FILE,
   DEFAULT_EXPORT_TIMEOUT_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_MAX_EXPORT_BATCH_SIZE,
   DEFAULT_MAX_LOG_CHARS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_MAX_QUEUE_EVENTS,
@@ -21,6 +23,7 @@ import {
   SANDBOX_HOST,
 } from '../constants.js';
 import { isLogLevel, type LogLevel } from '../util/log.js';
+import type { FileSettings } from './file.js';
 
 export type DispatchFormat = 'otlp' | 'raw';
 /**
@@ -42,9 +45,21 @@ const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'extension',
 ];
 
+export interface Filters {
+  /** Function / extension records below this severity number are dropped on receipt. */
+  functionMinSeverity: number | undefined;
+  extensionMinSeverity: number | undefined;
+  /** Event types (a trailing `*` matches a prefix); empty = all. */
+  include: string[];
+  exclude: string[];
+}
+
 export interface Config {
   logLevel: LogLevel;
   strict: boolean;
+  /** LAMBDA_TELEMETRY_OTEL_DISABLED: register and stay idle. */
+  disabled: boolean;
+  filters: Filters;
   /** AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances: no INVOKE. */
   managedInstances: boolean;
   listener: {
@@ -89,7 +104,7 @@ export interface Config {
     maxBodyChars: number;
   };
   queue: { maxEvents: number; maxBytes: number };
-  export: { timeoutMs: number; maxRequestBytes: number };
+  export: { timeoutMs: number; maxRequestBytes: number; maxBatchItems: number };
   flush: FlushPolicy;
   flushIntervalMs: number;
   retry: { baseMs: number; maxMs: number };
@@ -104,12 +119,30 @@ export interface LoadedConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function loadConfig(env: Env): LoadedConfig {
-  const warnings: string[] = [];
-  const ours = (key: string): string | undefined => {
-    const v = env[ENV_PREFIX + key];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
+/**
+ * `file`: the configuration file, already translated (file.ts). Precedence
+ * per key: our variables (DISPATCH_*, LAMBDA_TELEMETRY_OTEL_*), then the
+ * file; with a file, the standard OTEL_* variables only enter through its
+ * `${...}` substitutions (as the declarative spec says); without one, they
+ * apply; then the defaults.
+ */
+export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
+  const warnings: string[] = [...(file?.problems ?? [])];
+  const trimmed = (v: string | undefined): string | undefined =>
+    v === undefined || v.trim() === '' ? undefined : v.trim();
+  const ours = (key: string): string | undefined =>
+    trimmed(env[ENV_PREFIX + key]) ?? trimmed(file?.ours[key]);
+  /** The name to quote for a key: the variable, or the file key it came from. */
+  const nameOf = (key: string): string =>
+    trimmed(env[ENV_PREFIX + key]) === undefined && file?.origin[key]
+      ? file.origin[key]
+      : ENV_PREFIX + key;
+  const dispatch = (key: string): string | undefined =>
+    env[key] ?? file?.ours[key];
+  const dispatchName = (key: string): string =>
+    env[key] === undefined && file?.origin[key] ? file.origin[key] : key;
+  // With a file, the standard variables come from the file only.
+  const std: Env = file ? file.std : env;
 
   const int = (
     name: string,
@@ -154,33 +187,33 @@ export function loadConfig(env: Env): LoadedConfig {
     if (isLogLevel(v)) logLevel = v;
     else
       warnings.push(
-        `${ENV_PREFIX}LOG_LEVEL=${JSON.stringify(rawLevel)} is not one of debug, info, warn, error, silent; using info`
+        `${nameOf('LOG_LEVEL')}=${JSON.stringify(rawLevel)} is not one of debug, info, warn, error, silent; using info`
       );
   }
 
   // DISPATCH_MIN_BATCH_SIZE: a decimal integer >= 1. The AWS samples parse
   // "10abc" or "0x10" leniently or end up never dispatching; we refuse them.
   let minBatchSize = DEFAULT_MIN_BATCH_SIZE;
-  const rawMin = env.DISPATCH_MIN_BATCH_SIZE;
+  const rawMin = dispatch('DISPATCH_MIN_BATCH_SIZE');
   if (rawMin !== undefined) {
     const t = rawMin.trim();
     if (/^\d+$/.test(t) && Number(t) >= 1 && Number.isSafeInteger(Number(t))) {
       minBatchSize = Number(t);
     } else {
       warnings.push(
-        `DISPATCH_MIN_BATCH_SIZE=${JSON.stringify(rawMin)} is not a decimal integer >= 1; using ${DEFAULT_MIN_BATCH_SIZE}`
+        `${dispatchName('DISPATCH_MIN_BATCH_SIZE')}=${JSON.stringify(rawMin)} is not a decimal integer >= 1; using ${DEFAULT_MIN_BATCH_SIZE}`
       );
     }
   }
 
   let format: DispatchFormat = 'otlp';
-  const rawFormat = env.DISPATCH_FORMAT?.trim();
+  const rawFormat = dispatch('DISPATCH_FORMAT')?.trim();
   if (rawFormat !== undefined && rawFormat !== '') {
     const v = rawFormat.toLowerCase();
     if (v === 'otlp' || v === 'raw') format = v;
     else
       warnings.push(
-        `DISPATCH_FORMAT=${JSON.stringify(rawFormat)} is not otlp or raw; using otlp`
+        `${dispatchName('DISPATCH_FORMAT')}=${JSON.stringify(rawFormat)} is not otlp or raw; using otlp`
       );
   }
 
@@ -198,7 +231,10 @@ export function loadConfig(env: Env): LoadedConfig {
     warnings.push(`${name} is not an http(s) URL; ignored`);
     return undefined;
   };
-  const postUri = url('DISPATCH_POST_URI', env.DISPATCH_POST_URI);
+  const postUri = url(
+    dispatchName('DISPATCH_POST_URI'),
+    dispatch('DISPATCH_POST_URI')
+  );
 
   let types: TelemetryType[] = [...TELEMETRY_TYPES];
   const rawTypes = ours('TYPES');
@@ -212,7 +248,7 @@ export function loadConfig(env: Env): LoadedConfig {
     );
     if (bad.length > 0 || list.length === 0) {
       warnings.push(
-        `${ENV_PREFIX}TYPES=${JSON.stringify(rawTypes)} must list platform, function and/or extension; using platform,function,extension`
+        `${nameOf('TYPES')}=${JSON.stringify(rawTypes)} must list platform, function and/or extension; using platform,function,extension`
       );
     } else {
       types = [...new Set(list)] as TelemetryType[];
@@ -223,14 +259,31 @@ export function loadConfig(env: Env): LoadedConfig {
   const hostVar = ours('LISTENER_HOST');
   const host = hostVar ?? (samLocal ? '0.0.0.0' : SANDBOX_HOST);
 
-  const otlp = otlpSettings(env, postUri, url, warnings);
+  const otlp = otlpSettings(env, std, file, postUri, url, warnings);
   const resourceAttributes = keyValues(
     'OTEL_RESOURCE_ATTRIBUTES',
-    env.OTEL_RESOURCE_ATTRIBUTES,
+    std.OTEL_RESOURCE_ATTRIBUTES,
     warnings,
     true
   );
   const memory = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE?.trim();
+
+  const severity = (key: string): number | undefined => {
+    const raw = ours(key);
+    if (raw === undefined) return undefined;
+    const n = SEVERITY_FLOOR[raw.toUpperCase()];
+    if (n === undefined) {
+      warnings.push(
+        `${nameOf(key)}=${JSON.stringify(raw)} is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; no minimum`
+      );
+    }
+    return n;
+  };
+  const list = (key: string): string[] =>
+    (ours(key) ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
 
   const managedInstances =
     env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances';
@@ -240,19 +293,19 @@ export function loadConfig(env: Env): LoadedConfig {
     const v = rawFlush.toLowerCase();
     if (v !== 'next-invoke' && v !== 'end') {
       warnings.push(
-        `${ENV_PREFIX}FLUSH=${JSON.stringify(rawFlush)} is not next-invoke or end; using next-invoke`
+        `${nameOf('FLUSH')}=${JSON.stringify(rawFlush)} is not next-invoke or end; using next-invoke`
       );
     } else if (v === 'end' && managedInstances) {
       // Managed Instances have no INVOKE and no runtimeDone to wait for.
       warnings.push(
-        `${ENV_PREFIX}FLUSH=end is not available on Lambda Managed Instances; using next-invoke (with the timer)`
+        `${nameOf('FLUSH')}=end is not available on Lambda Managed Instances; using next-invoke (with the timer)`
       );
     } else {
       flush = v;
     }
   }
   const retryMaxMs = int(
-    `${ENV_PREFIX}RETRY_MAX_MS`,
+    nameOf('RETRY_MAX_MS'),
     ours('RETRY_MAX_MS'),
     DEFAULT_RETRY_MAX_MS,
     1,
@@ -261,37 +314,38 @@ export function loadConfig(env: Env): LoadedConfig {
 
   const config: Config = {
     logLevel,
-    strict: bool(`${ENV_PREFIX}STRICT`, ours('STRICT')),
+    strict: bool(nameOf('STRICT'), ours('STRICT')),
+    disabled: bool(nameOf('DISABLED'), ours('DISABLED')),
+    filters: {
+      functionMinSeverity: severity('FUNCTION_MIN_SEVERITY'),
+      extensionMinSeverity: severity('EXTENSION_MIN_SEVERITY'),
+      include: list('INCLUDE_EVENTS'),
+      exclude: list('EXCLUDE_EVENTS'),
+    },
     managedInstances,
     listener: {
       host,
       hostOverridden: hostVar !== undefined || samLocal,
-      port: int(
-        `${ENV_PREFIX}LISTENER_PORT`,
-        ours('LISTENER_PORT'),
-        0,
-        0,
-        65_535
-      ),
+      port: int(nameOf('LISTENER_PORT'), ours('LISTENER_PORT'), 0, 0, 65_535),
     },
     subscription: {
       types,
       maxItems: int(
-        `${ENV_PREFIX}BUFFER_MAX_ITEMS`,
+        nameOf('BUFFER_MAX_ITEMS'),
         ours('BUFFER_MAX_ITEMS'),
         DEFAULT_BUFFERING.maxItems,
         BUFFER_LIMITS.maxItems.min,
         BUFFER_LIMITS.maxItems.max
       ),
       maxBytes: int(
-        `${ENV_PREFIX}BUFFER_MAX_BYTES`,
+        nameOf('BUFFER_MAX_BYTES'),
         ours('BUFFER_MAX_BYTES'),
         DEFAULT_BUFFERING.maxBytes,
         BUFFER_LIMITS.maxBytes.min,
         BUFFER_LIMITS.maxBytes.max
       ),
       timeoutMs: int(
-        `${ENV_PREFIX}BUFFER_TIMEOUT_MS`,
+        nameOf('BUFFER_TIMEOUT_MS'),
         ours('BUFFER_TIMEOUT_MS'),
         DEFAULT_BUFFERING.timeoutMs,
         BUFFER_LIMITS.timeoutMs.min,
@@ -301,7 +355,7 @@ export function loadConfig(env: Env): LoadedConfig {
     dispatch: { postUri, minBatchSize, format },
     otlp,
     resource: {
-      serviceName: env.OTEL_SERVICE_NAME?.trim() || undefined,
+      serviceName: std.OTEL_SERVICE_NAME?.trim() || undefined,
       attributes: resourceAttributes,
     },
     function: {
@@ -311,9 +365,9 @@ export function loadConfig(env: Env): LoadedConfig {
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     },
     logs: {
-      platform: bool(`${ENV_PREFIX}PLATFORM_LOGS`, ours('PLATFORM_LOGS'), true),
+      platform: bool(nameOf('PLATFORM_LOGS'), ours('PLATFORM_LOGS'), true),
       maxBodyChars: int(
-        `${ENV_PREFIX}MAX_LOG_CHARS`,
+        nameOf('MAX_LOG_CHARS'),
         ours('MAX_LOG_CHARS'),
         DEFAULT_MAX_LOG_CHARS,
         64,
@@ -322,13 +376,13 @@ export function loadConfig(env: Env): LoadedConfig {
     },
     queue: {
       maxEvents: int(
-        `${ENV_PREFIX}MAX_QUEUE_EVENTS`,
+        nameOf('MAX_QUEUE_EVENTS'),
         ours('MAX_QUEUE_EVENTS'),
         DEFAULT_MAX_QUEUE_EVENTS,
         1
       ),
       maxBytes: int(
-        `${ENV_PREFIX}MAX_QUEUE_BYTES`,
+        nameOf('MAX_QUEUE_BYTES'),
         ours('MAX_QUEUE_BYTES'),
         DEFAULT_MAX_QUEUE_BYTES,
         1_024
@@ -338,24 +392,31 @@ export function loadConfig(env: Env): LoadedConfig {
       timeoutMs:
         ours('EXPORT_TIMEOUT_MS') !== undefined
           ? int(
-              `${ENV_PREFIX}EXPORT_TIMEOUT_MS`,
+              nameOf('EXPORT_TIMEOUT_MS'),
               ours('EXPORT_TIMEOUT_MS'),
               DEFAULT_EXPORT_TIMEOUT_MS,
               1,
               600_000
             )
           : int(
-              'OTEL_EXPORTER_OTLP_TIMEOUT',
-              env.OTEL_EXPORTER_OTLP_TIMEOUT?.trim() || undefined,
+              file?.origin.OTEL_EXPORTER_OTLP_TIMEOUT ??
+                'OTEL_EXPORTER_OTLP_TIMEOUT',
+              std.OTEL_EXPORTER_OTLP_TIMEOUT?.trim() || undefined,
               DEFAULT_EXPORT_TIMEOUT_MS,
               1,
               600_000
             ),
       maxRequestBytes: int(
-        `${ENV_PREFIX}MAX_REQUEST_BYTES`,
+        nameOf('MAX_REQUEST_BYTES'),
         ours('MAX_REQUEST_BYTES'),
         DEFAULT_MAX_REQUEST_BYTES,
         1_024
+      ),
+      maxBatchItems: int(
+        nameOf('MAX_EXPORT_BATCH_SIZE'),
+        ours('MAX_EXPORT_BATCH_SIZE'),
+        DEFAULT_MAX_EXPORT_BATCH_SIZE,
+        1
       ),
     },
     flush,
@@ -363,7 +424,7 @@ export function loadConfig(env: Env): LoadedConfig {
       baseMs: Math.min(
         retryMaxMs,
         int(
-          `${ENV_PREFIX}RETRY_BASE_MS`,
+          nameOf('RETRY_BASE_MS'),
           ours('RETRY_BASE_MS'),
           DEFAULT_RETRY_BASE_MS,
           1,
@@ -373,14 +434,14 @@ export function loadConfig(env: Env): LoadedConfig {
       maxMs: retryMaxMs,
     },
     flushIntervalMs: int(
-      `${ENV_PREFIX}FLUSH_INTERVAL_MS`,
+      nameOf('FLUSH_INTERVAL_MS'),
       ours('FLUSH_INTERVAL_MS'),
       DEFAULT_FLUSH_INTERVAL_MS,
       1,
       3_600_000
     ),
     shutdownWaitMs: int(
-      `${ENV_PREFIX}SHUTDOWN_WAIT_MS`,
+      nameOf('SHUTDOWN_WAIT_MS'),
       ours('SHUTDOWN_WAIT_MS'),
       DEFAULT_SHUTDOWN_WAIT_MS,
       0,
@@ -403,6 +464,8 @@ export function loadConfig(env: Env): LoadedConfig {
  */
 function otlpSettings(
   env: Env,
+  std: Env,
+  file: FileSettings | undefined,
   postUri: string | undefined,
   url: (name: string, raw: string | undefined) => string | undefined,
   warnings: string[]
@@ -411,17 +474,17 @@ function otlpSettings(
     `${base.replace(/\/+$/, '')}/${path}`;
   const general = url(
     'OTEL_EXPORTER_OTLP_ENDPOINT',
-    env.OTEL_EXPORTER_OTLP_ENDPOINT
+    std.OTEL_EXPORTER_OTLP_ENDPOINT
   );
   const ourHeaders = keyValues(
     `${ENV_PREFIX}HEADERS`,
-    env[`${ENV_PREFIX}HEADERS`],
+    env[`${ENV_PREFIX}HEADERS`] ?? file?.ours.HEADERS,
     warnings,
     false
   );
   const stdHeaders = keyValues(
     'OTEL_EXPORTER_OTLP_HEADERS',
-    env.OTEL_EXPORTER_OTLP_HEADERS,
+    std.OTEL_EXPORTER_OTLP_HEADERS,
     warnings,
     false
   );
@@ -433,15 +496,16 @@ function otlpSettings(
       return { url: join(postUri, path), headers: ourHeaders };
     }
     const perSignal = url(
-      `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
-      env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]
+      file?.origin[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] ??
+        `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
+      std[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]
     );
     const u =
       perSignal ?? (general !== undefined ? join(general, path) : undefined);
     if (u === undefined) return undefined;
     const own = keyValues(
       `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
-      env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
+      std[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
       warnings,
       false
     );
@@ -454,8 +518,8 @@ function otlpSettings(
   ): [string, string] | undefined => {
     const o = env[ENV_PREFIX + ourKey]?.trim();
     if (o) return [ENV_PREFIX + ourKey, o];
-    const s = env[stdKey]?.trim();
-    return s ? [stdKey, s] : undefined;
+    const s = std[stdKey]?.trim();
+    return s ? [file?.origin[stdKey] ?? stdKey, s] : undefined;
   };
   let protocol: OtlpProtocol = 'http/protobuf';
   const p = pick('PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
@@ -478,10 +542,10 @@ function otlpSettings(
       );
   }
   const certificateFiles = [
-    env[`${ENV_PREFIX}CERTIFICATE`],
-    env.OTEL_EXPORTER_OTLP_CERTIFICATE,
-    env.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
-    env.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+    env[`${ENV_PREFIX}CERTIFICATE`] ?? file?.ours.CERTIFICATE,
+    std.OTEL_EXPORTER_OTLP_CERTIFICATE,
+    std.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
+    std.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
   ]
     .map((f) => f?.trim())
     .filter((f): f is string => !!f);
@@ -530,10 +594,33 @@ export function keyValues(
   return out;
 }
 
+/** OpenTelemetry severity numbers of the levels a minimum may name. */
+const SEVERITY_FLOOR: Record<string, number> = {
+  TRACE: 1,
+  DEBUG: 5,
+  INFO: 9,
+  WARN: 13,
+  WARNING: 13,
+  ERROR: 17,
+  FATAL: 21,
+};
+
 function deepFreeze<T>(o: T): Readonly<T> {
   if (o !== null && typeof o === 'object') {
     for (const v of Object.values(o)) deepFreeze(v);
     Object.freeze(o);
   }
   return o;
+}
+
+/**
+ * Where the configuration file is: LAMBDA_TELEMETRY_OTEL_CONFIG_FILE, else
+ * the documented default path. Never OTEL_CONFIG_FILE: that one belongs to
+ * the function's own SDK.
+ */
+export function configFilePath(env: Env): { path: string; explicit: boolean } {
+  const explicit = env[`${ENV_PREFIX}CONFIG_FILE`]?.trim();
+  return explicit
+    ? { path: explicit, explicit: true }
+    : { path: DEFAULT_CONFIG_FILE, explicit: false };
 }

@@ -13,6 +13,8 @@ import type { BoundedQueue, QueueItem } from './queue.js';
 export interface DispatcherOptions<T> {
   queue: BoundedQueue<T>;
   maxRequestBytes: number;
+  /** Items per request (the batch processors' max_export_batch_size). */
+  maxBatchItems?: number;
   log: Logger;
   retry?: RetryPolicy;
   now?: () => number;
@@ -139,7 +141,7 @@ export class Dispatcher<T> {
         !controller.signal.aborted
       ) {
         const batch = queue.take(
-          Number.POSITIVE_INFINITY,
+          this._opts.maxBatchItems ?? Number.POSITIVE_INFINITY,
           this._opts.maxRequestBytes
         );
         const retry: QueueItem<T>[] = [];

@@ -78,27 +78,20 @@ export class BoundedQueue<T> {
   }
 
   /**
-   * Removes and returns items from the head while they fit in `maxBytes`
-   * and `maxEvents` (always at least one, so an item larger than the bound
+   * Removes and returns up to `maxItems` items from the head while they fit
+   * in `maxBytes` (always at least one, so an item larger than the bound
    * still leaves).
    */
   take(
-    maxEvents = Number.POSITIVE_INFINITY,
+    maxItems = Number.POSITIVE_INFINITY,
     maxBytes = Number.POSITIVE_INFINITY
   ): QueueItem<T>[] {
     const out: QueueItem<T>[] = [];
-    let events = 0;
     let bytes = 0;
-    while (this._head < this._items.length) {
+    while (this._head < this._items.length && out.length < maxItems) {
       const it = this._items[this._head] as QueueItem<T>;
-      if (
-        out.length > 0 &&
-        (events + it.events > maxEvents || bytes + it.bytes > maxBytes)
-      ) {
-        break;
-      }
+      if (out.length > 0 && bytes + it.bytes > maxBytes) break;
       out.push(it);
-      events += it.events;
       bytes += it.bytes;
       this._shift();
     }

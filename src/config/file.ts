@@ -1,0 +1,401 @@
+/**
+ * The configuration file: OpenTelemetry's declarative format
+ * (`file_format: "1.0"`), of which we read `resource`, the `batch`
+ * processors and `otlp_http` exporters of `logger_provider` and
+ * `tracer_provider`, plus our own section `lambda_telemetry_otel`.
+ *
+ * The file is translated into the names of the variables it stands for
+ * (OTEL_EXPORTER_OTLP_LOGS_ENDPOINT, our FLUSH, ...), so that one loader
+ * (config.ts) validates everything the same way. `${VAR}` and
+ * `${VAR:-default}` are substituted in scalar values only, as the
+ * declarative spec says, and `$$` is a literal `$`.
+ *
+ * Loaded (with the YAML parser) only when a file exists.
+ */
+import { parse } from 'yaml';
+
+export interface FileSettings {
+  /** Our settings, keyed like our variables without the prefix, plus DISPATCH_*. */
+  ours: Record<string, string>;
+  /** Standard settings, keyed like the OTEL_* variables they replace. */
+  std: Record<string, string>;
+  /** Where each key came from, for messages: `lambda_telemetry_otel.flush`. */
+  origin: Record<string, string>;
+  /** One clear line each. */
+  problems: string[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Obj = Record<string, unknown>;
+
+/** Keys of our section, and the variable each stands for. */
+const OURS: Record<string, string> = {
+  disabled: 'DISABLED',
+  log_level: 'LOG_LEVEL',
+  strict: 'STRICT',
+  listener_host: 'LISTENER_HOST',
+  listener_port: 'LISTENER_PORT',
+  types: 'TYPES',
+  buffer_max_items: 'BUFFER_MAX_ITEMS',
+  buffer_max_bytes: 'BUFFER_MAX_BYTES',
+  buffer_timeout_ms: 'BUFFER_TIMEOUT_MS',
+  flush: 'FLUSH',
+  flush_interval_ms: 'FLUSH_INTERVAL_MS',
+  export_timeout_ms: 'EXPORT_TIMEOUT_MS',
+  max_request_bytes: 'MAX_REQUEST_BYTES',
+  max_export_batch_size: 'MAX_EXPORT_BATCH_SIZE',
+  max_queue_events: 'MAX_QUEUE_EVENTS',
+  max_queue_bytes: 'MAX_QUEUE_BYTES',
+  retry_base_ms: 'RETRY_BASE_MS',
+  retry_max_ms: 'RETRY_MAX_MS',
+  shutdown_wait_ms: 'SHUTDOWN_WAIT_MS',
+  platform_logs: 'PLATFORM_LOGS',
+  max_log_chars: 'MAX_LOG_CHARS',
+  function_min_severity: 'FUNCTION_MIN_SEVERITY',
+  extension_min_severity: 'EXTENSION_MIN_SEVERITY',
+  include_events: 'INCLUDE_EVENTS',
+  exclude_events: 'EXCLUDE_EVENTS',
+  headers: 'HEADERS',
+  certificate: 'CERTIFICATE',
+};
+const DISPATCH: Record<string, string> = {
+  post_uri: 'DISPATCH_POST_URI',
+  min_batch_size: 'DISPATCH_MIN_BATCH_SIZE',
+  format: 'DISPATCH_FORMAT',
+};
+
+const SUBSTITUTION =
+  /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}/g;
+
+/** `${VAR}`, `${env:VAR}`, `${VAR:-default}` and `$$`, in one scalar. */
+export function substitute(
+  value: string,
+  env: Env,
+  problems: string[],
+  where: string
+): string {
+  return value.replace(
+    SUBSTITUTION,
+    (
+      match,
+      name: string | undefined,
+      def: string | undefined,
+      bad: string | undefined
+    ) => {
+      if (match === '$$') return '$';
+      if (bad !== undefined) {
+        problems.push(
+          `${where}: \${${bad}} is not a valid substitution; left as it is`
+        );
+        return match;
+      }
+      const v = env[name as string];
+      return v !== undefined && v !== '' ? v : (def ?? '');
+    }
+  );
+}
+
+export function parseConfigFile(
+  text: string,
+  path: string,
+  env: Env
+): FileSettings {
+  const out: FileSettings = { ours: {}, std: {}, origin: {}, problems: [] };
+  let doc: unknown;
+  try {
+    doc = parse(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    out.problems.push(
+      `config file ${path}: not valid YAML: ${String((err as Error).message).split('\n')[0]}`
+    );
+    return out;
+  }
+  if (doc === null || doc === undefined) return out;
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    out.problems.push(`config file ${path}: the top level must be a mapping`);
+    return out;
+  }
+  const root = substituteAll(doc as Obj, env, out.problems, path) as Obj;
+
+  const fileFormat = root.file_format;
+  if (
+    fileFormat !== undefined &&
+    String(fileFormat) !== '1.0' &&
+    !String(fileFormat).startsWith('1.0')
+  ) {
+    out.problems.push(
+      `config file ${path}: file_format ${JSON.stringify(fileFormat)} is not 1.0; read as 1.0`
+    );
+  }
+
+  const set = (
+    target: 'ours' | 'std',
+    key: string,
+    value: unknown,
+    origin: string
+  ): void => {
+    if (value === undefined || value === null) return;
+    let text: string;
+    if (Array.isArray(value)) text = value.map((v) => String(v)).join(',');
+    else if (typeof value === 'object') {
+      out.problems.push(
+        `config file ${path}: ${origin} must be a scalar or a list`
+      );
+      return;
+    } else text = String(value);
+    // The explicit key of our section wins over a mapped standard one.
+    if (target === 'ours' && out.ours[key] !== undefined) return;
+    out[target][key] = text;
+    out.origin[key] = `${origin} in ${path}`;
+  };
+
+  // Our own section first: it wins over the batch-processor mapping below.
+  const ours = root.lambda_telemetry_otel;
+  if (ours !== undefined) {
+    if (!isObj(ours)) {
+      out.problems.push(
+        `config file ${path}: lambda_telemetry_otel must be a mapping`
+      );
+    } else {
+      for (const [k, v] of Object.entries(ours)) {
+        if (k === 'dispatch' && isObj(v)) {
+          for (const [dk, dv] of Object.entries(v)) {
+            const name = DISPATCH[dk];
+            if (name)
+              set('ours', name, dv, `lambda_telemetry_otel.dispatch.${dk}`);
+            else
+              out.problems.push(
+                `config file ${path}: unknown key lambda_telemetry_otel.dispatch.${dk}; ignored`
+              );
+          }
+          continue;
+        }
+        const name = OURS[k];
+        if (name === undefined) {
+          out.problems.push(
+            `config file ${path}: unknown key lambda_telemetry_otel.${k}; ignored`
+          );
+          continue;
+        }
+        if (name === 'HEADERS') {
+          set(
+            'ours',
+            name,
+            headerList(v, `lambda_telemetry_otel.${k}`, path, out.problems),
+            `lambda_telemetry_otel.${k}`
+          );
+        } else {
+          set('ours', name, v, `lambda_telemetry_otel.${k}`);
+        }
+      }
+    }
+  }
+
+  const resource = root.resource;
+  if (isObj(resource)) {
+    const parts: string[] = [];
+    if (Array.isArray(resource.attributes)) {
+      for (const a of resource.attributes) {
+        if (
+          isObj(a) &&
+          typeof a.name === 'string' &&
+          a.value !== undefined &&
+          a.value !== null
+        ) {
+          parts.push(
+            `${encodeURIComponent(a.name)}=${encodeURIComponent(String(a.value))}`
+          );
+        } else {
+          out.problems.push(
+            `config file ${path}: resource.attributes entries need name and value`
+          );
+        }
+      }
+    }
+    if (
+      typeof resource.attributes_list === 'string' &&
+      resource.attributes_list.trim() !== ''
+    ) {
+      parts.unshift(resource.attributes_list.trim());
+    }
+    if (parts.length > 0)
+      set(
+        'std',
+        'OTEL_RESOURCE_ATTRIBUTES',
+        parts.join(','),
+        'resource.attributes'
+      );
+  }
+
+  for (const [provider, signal] of [
+    ['logger_provider', 'LOGS'],
+    ['tracer_provider', 'TRACES'],
+  ] as const) {
+    const p = root[provider];
+    if (p === undefined) continue;
+    const processors = isObj(p) ? p.processors : undefined;
+    if (!Array.isArray(processors)) {
+      out.problems.push(
+        `config file ${path}: ${provider}.processors must be a list`
+      );
+      continue;
+    }
+    processors.forEach((proc, i) => {
+      const at = `${provider}.processors[${i}]`;
+      const batch = isObj(proc) ? (proc.batch ?? proc.simple) : undefined;
+      if (!isObj(batch)) {
+        out.problems.push(
+          `config file ${path}: ${at} has no batch processor; ignored`
+        );
+        return;
+      }
+      // The standard batch keys map onto our processor.
+      set(
+        'ours',
+        'FLUSH_INTERVAL_MS',
+        batch.schedule_delay,
+        `${at}.batch.schedule_delay`
+      );
+      set(
+        'ours',
+        'EXPORT_TIMEOUT_MS',
+        batch.export_timeout,
+        `${at}.batch.export_timeout`
+      );
+      set(
+        'ours',
+        'MAX_QUEUE_EVENTS',
+        batch.max_queue_size,
+        `${at}.batch.max_queue_size`
+      );
+      set(
+        'ours',
+        'MAX_EXPORT_BATCH_SIZE',
+        batch.max_export_batch_size,
+        `${at}.batch.max_export_batch_size`
+      );
+      const exporter = isObj(batch.exporter) ? batch.exporter : undefined;
+      const http =
+        exporter && isObj(exporter.otlp_http) ? exporter.otlp_http : undefined;
+      if (!http) {
+        out.problems.push(
+          `config file ${path}: ${at}.batch.exporter has no otlp_http exporter; ignored`
+        );
+        return;
+      }
+      set(
+        'std',
+        `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
+        http.endpoint,
+        `${at}.batch.exporter.otlp_http.endpoint`
+      );
+      const headers = [
+        headerList(
+          http.headers,
+          `${at}.batch.exporter.otlp_http.headers`,
+          path,
+          out.problems
+        ),
+        typeof http.headers_list === 'string' ? http.headers_list : '',
+      ]
+        .filter((h) => h !== '')
+        .join(',');
+      if (headers !== '')
+        set(
+          'std',
+          `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
+          headers,
+          `${at}.batch.exporter.otlp_http.headers`
+        );
+      set(
+        'std',
+        'OTEL_EXPORTER_OTLP_COMPRESSION',
+        http.compression,
+        `${at}.batch.exporter.otlp_http.compression`
+      );
+      set(
+        'std',
+        'OTEL_EXPORTER_OTLP_TIMEOUT',
+        http.timeout,
+        `${at}.batch.exporter.otlp_http.timeout`
+      );
+      set(
+        'std',
+        `OTEL_EXPORTER_OTLP_${signal}_CERTIFICATE`,
+        http.certificate_file ?? http.certificate,
+        `${at}.batch.exporter.otlp_http.certificate_file`
+      );
+      if (http.encoding !== undefined) {
+        const e = String(http.encoding).toLowerCase();
+        const protocol =
+          e === 'json' ? 'http/json' : e === 'protobuf' ? 'http/protobuf' : e;
+        set(
+          'std',
+          'OTEL_EXPORTER_OTLP_PROTOCOL',
+          protocol,
+          `${at}.batch.exporter.otlp_http.encoding`
+        );
+      }
+    });
+  }
+  return out;
+}
+
+/** `[{name, value}]` as `k=v,...` (values percent-encoded); values never quoted in messages. */
+function headerList(
+  v: unknown,
+  at: string,
+  path: string,
+  problems: string[]
+): string {
+  if (v === undefined || v === null) return '';
+  if (!Array.isArray(v)) {
+    problems.push(`config file ${path}: ${at} must be a list of {name, value}`);
+    return '';
+  }
+  const parts: string[] = [];
+  for (const h of v) {
+    if (
+      isObj(h) &&
+      typeof h.name === 'string' &&
+      h.value !== undefined &&
+      h.value !== null
+    ) {
+      parts.push(
+        `${encodeURIComponent(h.name)}=${encodeURIComponent(String(h.value))}`
+      );
+    } else {
+      const name =
+        isObj(h) && typeof h.name === 'string'
+          ? ` (${JSON.stringify(h.name)})`
+          : '';
+      problems.push(
+        `config file ${path}: ${at} entry${name} needs name and value; skipped`
+      );
+    }
+  }
+  return parts.join(',');
+}
+
+function substituteAll(
+  v: unknown,
+  env: Env,
+  problems: string[],
+  path: string
+): unknown {
+  if (typeof v === 'string')
+    return substitute(v, env, problems, `config file ${path}`);
+  if (Array.isArray(v))
+    return v.map((x) => substituteAll(x, env, problems, path));
+  if (isObj(v)) {
+    const out: Obj = {};
+    for (const [k, x] of Object.entries(v))
+      out[k] = substituteAll(x, env, problems, path);
+    return out;
+  }
+  return v;
+}
+
+function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
