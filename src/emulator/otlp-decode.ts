@@ -67,8 +67,10 @@ export function decodeOtlp(
   contentType: string,
   body: Buffer
 ): { logs: DecodedLog[]; spans: DecodedSpan[] } {
-  const isLogs = path.endsWith('/v1/logs');
-  const isTraces = path.endsWith('/v1/traces');
+  // Per-signal endpoints may be any path: the signal is its last word.
+  const p = path.split('?')[0] ?? '';
+  const isLogs = /logs\/?$/.test(p);
+  const isTraces = /traces\/?$/.test(p);
   if (!isLogs && !isTraces) return { logs: [], spans: [] };
   let msg: Obj;
   if (contentType.startsWith('application/json')) {
