@@ -133,31 +133,22 @@ export class SpanAssembler {
   /** Takes a platform event; returns true if it went into a span. */
   take(type: string, record: Rec, timeMs: number | undefined): boolean {
     switch (type) {
-      case 'platform.start': {
-        const inv = this._invocation(record);
-        if (!inv) return false;
-        inv.start = record;
-        inv.startMs = timeMs;
-        inv.events++;
-        return true;
-      }
-      case 'platform.runtimeDone': {
-        const inv = this._invocation(record);
-        if (!inv) return false;
-        inv.runtimeDone = record;
-        inv.runtimeDoneMs = timeMs;
-        inv.events++;
-        return true;
-      }
-      case 'platform.report': {
-        const inv = this._invocation(record);
-        if (!inv) return false;
-        inv.report = record;
-        inv.reportMs = timeMs;
-        inv.events++;
-        this._finish(inv);
-        return true;
-      }
+      case 'platform.start':
+        return this._add(record, (inv) => {
+          inv.start = record;
+          inv.startMs = timeMs;
+        });
+      case 'platform.runtimeDone':
+        return this._add(record, (inv) => {
+          inv.runtimeDone = record;
+          inv.runtimeDoneMs = timeMs;
+        });
+      case 'platform.report':
+        return this._add(record, (inv) => {
+          inv.report = record;
+          inv.reportMs = timeMs;
+          this._finish(inv);
+        });
       case 'platform.initStart':
       case 'platform.restoreStart': {
         const kind = type === 'platform.initStart' ? 'init' : 'restore';
@@ -193,6 +184,15 @@ export class SpanAssembler {
       default:
         return false;
     }
+  }
+
+  /** One of an invocation's three events; false if it names no request. */
+  private _add(record: Rec, set: (inv: Invocation) => void): boolean {
+    const inv = this._invocation(record);
+    if (!inv) return false;
+    inv.events++;
+    set(inv);
+    return true;
   }
 
   /** SHUTDOWN: emit everything still held, with what is known. */

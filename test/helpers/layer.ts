@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { afterEach } from 'vitest';
 import {
   LambdaEmulator,
   type EmulatorOptions,
@@ -80,4 +81,22 @@ export function ownLogs(emu: LambdaEmulator): Record<string, unknown>[] {
       return [];
     }
   });
+}
+
+/**
+ * `start` for one test file: each harness it makes is closed after the test
+ * that made it.
+ */
+export function harnesses(): (
+  ...args: Parameters<typeof harness>
+) => Promise<Harness> {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()));
+  });
+  return async (...args) => {
+    const h = await harness(...args);
+    open.push(h);
+    return h;
+  };
 }

@@ -5,19 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkOtlp } from '../../src/emulator/check-otlp.js';
-import { type Harness, harness, ownLogs } from '../helpers/layer.js';
+import { type Harness, harnesses, ownLogs } from '../helpers/layer.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function start(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
+const start = harnesses();
 const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;

@@ -4,23 +4,15 @@
  * with what arrived. Every event is either represented at the receiver or
  * counted in the reported drops; duplicates only where an answer was lost.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkOtlp } from '../../src/emulator/check-otlp.js';
 import type { LambdaEmulator } from '../../src/emulator/emulator.js';
 import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
 import { checkRaw } from '../../src/emulator/scenario.js';
 import { Sink } from '../../src/emulator/sink.js';
-import { freePort, type Harness, harness, ownLogs } from '../helpers/layer.js';
+import { freePort, harnesses, ownLogs } from '../helpers/layer.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function start(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
+const start = harnesses();
 
 /** Platform events that go into spans (their log lines ride along). */
 const IN_SPANS = new Set([

@@ -2,29 +2,20 @@
  * The built layer under the local Lambda emulator, over real loopback HTTP.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRaw, runScenario } from '../../src/emulator/scenario.js';
 import { Sink } from '../../src/emulator/sink.js';
 import {
   emitted,
   FAST_ENV,
   freePort,
-  type Harness,
-  harness,
+  harnesses,
   LAUNCHER,
   ownLogs,
 } from '../helpers/layer.js';
 import { batch } from '../helpers/arbitraries.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function start(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
+const start = harnesses();
 
 const lines = [
   { atMs: 1, message: 'one' },

@@ -5,27 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkOtlp } from '../../src/emulator/check-otlp.js';
 import { runScenario } from '../../src/emulator/scenario.js';
 import { Sink } from '../../src/emulator/sink.js';
 import {
   FAST_ENV,
   type Harness,
-  harness,
+  harnesses,
   LAUNCHER,
   ownLogs,
 } from '../helpers/layer.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function start(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
+const start = harnesses();
 
 const OTLP = { DISPATCH_FORMAT: 'otlp' };
 const lines = [

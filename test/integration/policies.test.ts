@@ -2,18 +2,10 @@
  * When telemetry leaves: the flush policies and the timer, measured against
  * the emulator's clock over real loopback HTTP.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, harness } from '../helpers/layer.js';
+import { describe, expect, it } from 'vitest';
+import { type Harness, harnesses } from '../helpers/layer.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
-});
-async function start(...args: Parameters<typeof harness>): Promise<Harness> {
-  const h = await harness(...args);
-  open.push(h);
-  return h;
-}
+const start = harnesses();
 
 const lines = [
   { atMs: 1, message: 'one' },
