@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
 
-  const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
+  const runtimeApi = config.runtimeApi;
   if (!runtimeApi) {
     log.error('AWS_LAMBDA_RUNTIME_API is not set: not running under Lambda');
     return 1;

@@ -55,6 +55,8 @@ export interface Filters {
 }
 
 export interface Config {
+  /** AWS_LAMBDA_RUNTIME_API (host:port); undefined outside Lambda. */
+  runtimeApi: string | undefined;
   logLevel: LogLevel;
   strict: boolean;
   /** LAMBDA_TELEMETRY_OTEL_DISABLED: register and stay idle. */
@@ -313,6 +315,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
   );
 
   const config: Config = {
+    runtimeApi: env.AWS_LAMBDA_RUNTIME_API?.trim() || undefined,
     logLevel,
     strict: bool(nameOf('STRICT'), ours('STRICT')),
     disabled: bool(nameOf('DISABLED'), ours('DISABLED')),
