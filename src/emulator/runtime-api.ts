@@ -99,6 +99,8 @@ export class RuntimeApi {
   readonly extensions = new Map<string, ExtensionState>();
   /** Closed once every registered extension has called /next in init. */
   initDone = false;
+  /** Fault injection: the next /event/next call gets this status (once). */
+  failNextWith: number | undefined;
   private _server: Server | undefined;
   private _address = '';
 
@@ -374,6 +376,12 @@ export class RuntimeApi {
         'Extension.InvalidExtensionState',
         'already waiting for an event'
       );
+      return;
+    }
+    if (this.failNextWith !== undefined) {
+      const status = this.failNextWith;
+      this.failNextWith = undefined;
+      fail(res, status, 'InternalServerError', 'the Runtime API failed');
       return;
     }
     const now = Date.now();

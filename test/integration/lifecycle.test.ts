@@ -352,3 +352,24 @@ describe('hostile batches at the real listener', () => {
     expect(missing).toBe(0);
   }, 60_000);
 });
+
+describe('a lost Runtime API', () => {
+  it('reports through /exit/error and exits 1', async () => {
+    const { emu } = await start();
+    const launch = await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    emu.api.failNextWith = 500;
+    await emu.invoke({ handlerMs: 5, lines, timeoutMs: 1_000 });
+    const until = Date.now() + 3_000;
+    while (launch.exitedAt === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(launch.exitCode).toBe(1);
+    expect([...emu.api.extensions.values()][0]?.exitError).toContain(
+      'Extension.NextFailed'
+    );
+    expect(
+      ownLogs(emu).some((l) => String(l.msg).includes('event/next failed'))
+    ).toBe(true);
+  });
+});
