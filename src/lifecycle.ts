@@ -27,6 +27,7 @@ import { type Listener, startListener } from './lambda/listener.js';
 import { subscribe } from './lambda/telemetry-api.js';
 import { Dispatcher, dispatchDue } from './pipeline/dispatcher.js';
 import { BoundedQueue } from './pipeline/queue.js';
+import { untilDeadline } from './util/deadline.js';
 import type { Logger } from './util/log.js';
 
 /** A dispatch format: how events become items, and who sends them. */
@@ -387,14 +388,7 @@ export class Lifecycle<T> {
    */
   private async _flush(deadlineMs: number, drain: boolean): Promise<void> {
     if (this._format !== undefined && this._mapper === undefined) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this._format,
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, Math.max(0, deadlineMs - this._now()));
-        }),
-      ]);
-      clearTimeout(timer);
+      await untilDeadline(this._format, deadlineMs, this._now);
     }
     if (drain && this._mapper !== undefined) {
       this._mapper.drain((item) => this._dispatcher.enqueue(item));

@@ -181,7 +181,7 @@ export function parseConfigFile(
           set(
             'ours',
             name,
-            headerList(v, `lambda_telemetry_otel.${k}`, path, out.problems),
+            nameValueList(v, `lambda_telemetry_otel.${k}`, path, out.problems),
             `lambda_telemetry_otel.${k}`
           );
         } else {
@@ -193,25 +193,13 @@ export function parseConfigFile(
 
   const resource = root.resource;
   if (isObj(resource)) {
-    const parts: string[] = [];
-    if (Array.isArray(resource.attributes)) {
-      for (const a of resource.attributes) {
-        if (
-          isObj(a) &&
-          typeof a.name === 'string' &&
-          a.value !== undefined &&
-          a.value !== null
-        ) {
-          parts.push(
-            `${encodeURIComponent(a.name)}=${encodeURIComponent(String(a.value))}`
-          );
-        } else {
-          out.problems.push(
-            `config file ${path}: resource.attributes entries need name and value`
-          );
-        }
-      }
-    }
+    const list = nameValueList(
+      resource.attributes,
+      'resource.attributes',
+      path,
+      out.problems
+    );
+    const parts = list === '' ? [] : [list];
     if (
       typeof resource.attributes_list === 'string' &&
       resource.attributes_list.trim() !== ''
@@ -290,7 +278,7 @@ export function parseConfigFile(
         `${at}.batch.exporter.otlp_http.endpoint`
       );
       const headers = [
-        headerList(
+        nameValueList(
           http.headers,
           `${at}.batch.exporter.otlp_http.headers`,
           path,
@@ -341,8 +329,12 @@ export function parseConfigFile(
   return out;
 }
 
-/** `[{name, value}]` as `k=v,...` (values percent-encoded); values never quoted in messages. */
-function headerList(
+/**
+ * `[{name, value}]` (resource attributes, headers) as `k=v,...`, values
+ * percent-encoded. Messages may quote a name, never a value: values are
+ * secrets when they are headers.
+ */
+function nameValueList(
   v: unknown,
   at: string,
   path: string,

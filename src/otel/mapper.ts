@@ -79,7 +79,6 @@ export class OtelMapper implements Mapper<OtelItem> {
         functionName: _o.functionName,
         resource: () => this._resource,
         scope: this._scope,
-        managedInstances: _o.managedInstances,
       },
       ({ span, events }) => {
         if (!this._o.signals.traces) {

@@ -62,8 +62,6 @@ export interface SpanSettings {
   functionName: string;
   resource: () => Resource;
   scope: InstrumentationScope;
-  /** Managed Instances: invocations overlap; no runtimeDone. */
-  managedInstances: boolean;
 }
 
 interface Invocation {
@@ -162,22 +160,19 @@ export class SpanAssembler {
         return true;
       }
       case 'platform.initRuntimeDone':
-      case 'platform.restoreRuntimeDone': {
-        const phase = this._phaseFor(
-          type === 'platform.initRuntimeDone' ? 'init' : 'restore'
-        );
-        phase.runtimeDone = record;
-        phase.events++;
-        return true;
-      }
+      case 'platform.restoreRuntimeDone':
       case 'platform.initReport':
       case 'platform.restoreReport': {
         const phase = this._phaseFor(
-          type === 'platform.initReport' ? 'init' : 'restore'
+          type.startsWith('platform.init') ? 'init' : 'restore'
         );
+        phase.events++;
+        if (type.endsWith('RuntimeDone')) {
+          phase.runtimeDone = record;
+          return true;
+        }
         phase.report = record;
         phase.reportMs = timeMs;
-        phase.events++;
         if (this._anchor) this._emitPhase(phase);
         return true;
       }

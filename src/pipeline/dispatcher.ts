@@ -7,6 +7,7 @@
  */
 import type { BatchExporter, ExportResult } from '../export/result.js';
 import { type RetryPolicy, retryDelayMs } from '../export/retry.js';
+import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
 import type { BoundedQueue, QueueItem } from './queue.js';
 
@@ -111,12 +112,7 @@ export class Dispatcher<T> {
    */
   async settle(deadlineMs: number): Promise<void> {
     if (!this.busy) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, deadlineMs - this._now()));
-    });
-    await Promise.race([this._tail, timeout]);
-    clearTimeout(timer);
+    await untilDeadline(this._tail, deadlineMs, this._now);
     if (this.busy) {
       this._abort?.abort();
       await this._tail;
@@ -126,7 +122,7 @@ export class Dispatcher<T> {
   private async _flushNow(req: FlushRequest): Promise<void> {
     const { queue } = this._opts;
     if (queue.length === 0 || this._exporter === undefined) return;
-    const exporter = await withDeadline(
+    const exporter = await untilDeadline(
       this._exporter,
       req.deadlineMs,
       this._now
@@ -287,23 +283,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
-}
-
-/** Resolves to undefined if `p` has not settled (or failed) by the deadline. */
-async function withDeadline<T>(
-  p: Promise<T>,
-  deadlineMs: number,
-  now: () => number
-): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadlineMs - now()), undefined);
-  });
-  try {
-    return await Promise.race([p.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -26,7 +26,6 @@ export interface HttpRequest {
   body?: string;
   /** Absolute epoch ms after which the request is aborted; none = no limit. */
   deadlineMs?: number;
-  now?: () => number;
   /** Called once the request has been handed to the OS (not the answer). */
   onSent?: () => void;
 }
@@ -63,10 +62,9 @@ export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     );
     let timer: NodeJS.Timeout | undefined;
     if (req.deadlineMs !== undefined) {
-      const now = req.now ?? Date.now;
       timer = setTimeout(
         () => r.destroy(new Error(`request to ${req.url} timed out`)),
-        Math.max(0, req.deadlineMs - now())
+        Math.max(0, req.deadlineMs - Date.now())
       );
     }
     r.on('error', (err) => {
