@@ -409,6 +409,8 @@ describe('delivery', () => {
     const until = Date.now() + 2_000;
     while (batches.length < 1 && Date.now() < until)
       await new Promise((r) => setTimeout(r, 5));
+    // The listener has the batch; let the answer reach the delivery too.
+    await d.idle();
     d.stop();
     expect(batches).toHaveLength(1);
     expect(d.log.map((l) => l.type)).toEqual(['function']);
