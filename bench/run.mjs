@@ -366,120 +366,155 @@ function size() {
 // ---------------------------------------------------------------------------
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;
 log(`lambda-telemetry-otel bench on ${machine}${quick ? ' (quick)' : ''}`);
-log('init...');
-const init = await benchInit();
-log('overhead (next-invoke)...');
-const next = await benchOverhead('next-invoke');
-log('overhead (end)...');
-const end = await benchOverhead('end');
-log('throughput...');
-const tp = await benchThroughput();
-log('throughput in a 128 MiB memory cgroup...');
-const cg = await benchCgroup128();
-log('flood...');
-const flood = await benchFlood();
-const bare = await bareRssKiB();
-log('shutdown...');
-const sd = await benchShutdown();
-const sz = size();
-
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const runs = (section) => only === undefined || only.includes(section);
 const mib = (k) => k / 1024;
-const rows = [
-  [
-    'init: bare node -e 0 (spawn to exit)',
-    `${init.bare.toFixed(1)} ms`,
-    'reference',
-    null,
-  ],
-  [
-    'init: minimal extension (spawn to first /next)',
-    `${init.minimal.toFixed(1)} ms`,
-    'reference',
-    null,
-  ],
-  [
-    'init: lambda-telemetry-otel, no config file',
-    `${init.ours.toFixed(1)} ms`,
-    `<= minimal + ${B.INIT_OVER_MINIMAL_MS} ms (${(init.minimal + B.INIT_OVER_MINIMAL_MS).toFixed(1)})`,
-    init.ours <= init.minimal + B.INIT_OVER_MINIMAL_MS,
-  ],
-  [
-    'init: lambda-telemetry-otel, with the example config file',
-    `${init.withFile.toFixed(1)} ms`,
-    'reported (the YAML parser loads only then)',
-    null,
-  ],
-  [
-    'overhead p50 / p99, next-invoke',
-    `${next.p50.toFixed(2)} / ${next.p99.toFixed(2)} ms`,
-    `p99 <= ${B.OVERHEAD_P99_NEXT_INVOKE_MS} ms`,
-    next.p99 <= B.OVERHEAD_P99_NEXT_INVOKE_MS,
-  ],
-  [
-    'overhead p50 / p99, end',
-    `${end.p50.toFixed(2)} / ${end.p99.toFixed(2)} ms`,
-    `p99 <= 25 + rtt ${end.rttMs.toFixed(2)} + ${B.OVERHEAD_END_SLACK_MS} ms`,
-    end.p99 <= 25 + end.rttMs + B.OVERHEAD_END_SLACK_MS,
-  ],
-  [
-    'throughput (OTLP protobuf, 10,000-event batches)',
-    `${Math.round(tp.perCpuSecond).toLocaleString('en')} events/CPU-s (${Math.round(tp.perWallSecond).toLocaleString('en')}/s wall)`,
-    `>= ${B.THROUGHPUT_MIN_EVENTS_PER_S.toLocaleString('en')} events/s on one core`,
-    tp.perCpuSecond >= B.THROUGHPUT_MIN_EVENTS_PER_S,
-  ],
-  [
-    'peak RSS: bare node (private part)',
-    `${mib(bare.hwm).toFixed(1)} MiB (${mib(bare.anon).toFixed(1)})`,
-    'reference',
-    null,
-  ],
-  [
-    'peak RSS: throughput run',
-    `${mib(tp.peakRssKiB).toFixed(1)} MiB`,
-    `<= bare + ${B.RSS_OVER_BARE_MIB} MiB (${(mib(bare.hwm) + B.RSS_OVER_BARE_MIB).toFixed(1)})`,
-    mib(tp.peakRssKiB) <= mib(bare.hwm) + B.RSS_OVER_BARE_MIB,
-  ],
-  [
-    'peak private memory (RssAnon): throughput run',
-    `${mib(tp.peakAnonKiB).toFixed(1)} MiB`,
-    'reported: what the function gives up',
-    null,
-  ],
-  [
+const rows = [];
+const results = { machine, quick, date: new Date().toISOString() };
+
+if (runs('init')) {
+  log('init...');
+  const init = await benchInit();
+  results.init = init;
+  rows.push(
+    [
+      'init: bare node -e 0 (spawn to exit)',
+      `${init.bare.toFixed(1)} ms`,
+      'reference',
+      null,
+    ],
+    [
+      'init: minimal extension (spawn to first /next)',
+      `${init.minimal.toFixed(1)} ms`,
+      'reference',
+      null,
+    ],
+    [
+      'init: lambda-telemetry-otel, no config file',
+      `${init.ours.toFixed(1)} ms`,
+      `<= minimal + ${B.INIT_OVER_MINIMAL_MS} ms (${(init.minimal + B.INIT_OVER_MINIMAL_MS).toFixed(1)})`,
+      init.ours <= init.minimal + B.INIT_OVER_MINIMAL_MS,
+    ],
+    [
+      'init: lambda-telemetry-otel, with the example config file',
+      `${init.withFile.toFixed(1)} ms`,
+      'reported (the YAML parser loads only then)',
+      null,
+    ]
+  );
+}
+if (runs('overhead')) {
+  log('overhead (next-invoke)...');
+  const next = await benchOverhead('next-invoke');
+  log('overhead (end)...');
+  const end = await benchOverhead('end');
+  results.overhead = { nextInvoke: next, end };
+  rows.push(
+    [
+      'overhead p50 / p99, next-invoke',
+      `${next.p50.toFixed(2)} / ${next.p99.toFixed(2)} ms`,
+      `p99 <= ${B.OVERHEAD_P99_NEXT_INVOKE_MS} ms`,
+      next.p99 <= B.OVERHEAD_P99_NEXT_INVOKE_MS,
+    ],
+    [
+      'overhead p50 / p99, end',
+      `${end.p50.toFixed(2)} / ${end.p99.toFixed(2)} ms`,
+      `p99 <= 25 + rtt ${end.rttMs.toFixed(2)} + ${B.OVERHEAD_END_SLACK_MS} ms`,
+      end.p99 <= 25 + end.rttMs + B.OVERHEAD_END_SLACK_MS,
+    ]
+  );
+}
+if (runs('throughput') || runs('memory')) {
+  const bare = await bareRssKiB();
+  results.bareRssKiB = bare;
+  log('throughput...');
+  const tp = await benchThroughput();
+  results.throughput = tp;
+  rows.push(
+    [
+      'throughput (OTLP protobuf, 10,000-event batches)',
+      `${Math.round(tp.perCpuSecond).toLocaleString('en')} events/CPU-s (${Math.round(tp.perWallSecond).toLocaleString('en')}/s wall)`,
+      `>= ${B.THROUGHPUT_MIN_EVENTS_PER_S.toLocaleString('en')} events/s on one core`,
+      tp.perCpuSecond >= B.THROUGHPUT_MIN_EVENTS_PER_S,
+    ],
+    [
+      'peak RSS: bare node (private part)',
+      `${mib(bare.hwm).toFixed(1)} MiB (${mib(bare.anon).toFixed(1)})`,
+      'reference',
+      null,
+    ],
+    [
+      'peak RSS: throughput run',
+      `${mib(tp.peakRssKiB).toFixed(1)} MiB`,
+      `<= bare + ${B.RSS_OVER_BARE_MIB} MiB (${(mib(bare.hwm) + B.RSS_OVER_BARE_MIB).toFixed(1)})`,
+      mib(tp.peakRssKiB) <= mib(bare.hwm) + B.RSS_OVER_BARE_MIB,
+    ],
+    [
+      'peak private memory (RssAnon): throughput run',
+      `${mib(tp.peakAnonKiB).toFixed(1)} MiB`,
+      'reported: what the function gives up',
+      null,
+    ]
+  );
+}
+if (runs('cgroup') || runs('memory')) {
+  log('throughput in a 128 MiB memory cgroup...');
+  const cg = await benchCgroup128();
+  results.cgroup128 = cg ?? null;
+  rows.push([
     'in a 128 MiB memory cgroup (a 128 MB function): charged peak / RSS',
     cg
       ? `${mib(cg.chargedPeakKiB).toFixed(1)} / ${mib(cg.peakRssKiB).toFixed(1)} MiB, ${Math.round(cg.perCpuSecond).toLocaleString('en')} events/CPU-s`
       : 'n/a (no writable memory cgroup)',
     'reported',
     null,
-  ],
-  [
+  ]);
+}
+if (runs('flood') || runs('memory')) {
+  log('flood...');
+  const flood = await benchFlood();
+  results.flood = flood;
+  rows.push([
     'peak RSS: flood, receiver down (first half / second half)',
     `${mib(flood.midRssKiB).toFixed(1)} / ${mib(flood.endRssKiB).toFixed(1)} MiB`,
     `flat: growth <= ${B.FLOOD_RSS_GROWTH_MIB} MiB`,
     mib(flood.endRssKiB - flood.midRssKiB) <= B.FLOOD_RSS_GROWTH_MIB,
-  ],
-  [
+  ]);
+}
+if (runs('shutdown')) {
+  log('shutdown...');
+  const sd = await benchShutdown();
+  results.shutdown = sd;
+  rows.push([
     'shutdown: flush 10,000 pending records',
     `${sd.ms} ms (${sd.records} arrived)`,
     `<= ${B.SHUTDOWN_FLUSH_MS} ms, all arrived`,
     sd.ms <= B.SHUTDOWN_FLUSH_MS &&
       sd.records === 10_000 &&
       sd.exitedBeforeDeadline,
-  ],
-  [
-    'size: entry chunk',
-    `${(sz.entryBytes / 1024).toFixed(1)} KiB`,
-    `<= ${B.ENTRY_CHUNK_BYTES / 1024} KiB`,
-    sz.entryBytes <= B.ENTRY_CHUNK_BYTES,
-  ],
-  [
-    'size: layer JavaScript',
-    `${(sz.layerBytes / 1024).toFixed(1)} KiB`,
-    `<= ${(B.LAYER_JS_BYTES / 1024).toFixed(0)} KiB`,
-    sz.layerBytes <= B.LAYER_JS_BYTES,
-  ],
-];
+  ]);
+}
+if (runs('size')) {
+  const sz = size();
+  results.size = sz;
+  rows.push(
+    [
+      'size: entry chunk',
+      `${(sz.entryBytes / 1024).toFixed(1)} KiB`,
+      `<= ${B.ENTRY_CHUNK_BYTES / 1024} KiB`,
+      sz.entryBytes <= B.ENTRY_CHUNK_BYTES,
+    ],
+    [
+      'size: layer JavaScript',
+      `${(sz.layerBytes / 1024).toFixed(1)} KiB`,
+      `<= ${(B.LAYER_JS_BYTES / 1024).toFixed(0)} KiB`,
+      sz.layerBytes <= B.LAYER_JS_BYTES,
+    ]
+  );
+}
 const w = [
   Math.max(...rows.map((r) => r[0].length)),
   Math.max(...rows.map((r) => r[1].length)),
@@ -493,25 +528,12 @@ for (const [name, value, budget, ok] of rows) {
     `${name.padEnd(w[0])}  ${value.padEnd(w[1])}  ${budget.padEnd(w[2])}  ${ok === null ? '' : ok ? 'PASS' : 'FAIL'}`
   );
 }
-const results = {
-  machine,
-  quick,
-  date: new Date().toISOString(),
-  init,
-  overhead: { nextInvoke: next, end },
-  throughput: tp,
-  cgroup128: cg ?? null,
-  flood,
-  bareRssKiB: bare,
-  shutdown: sd,
-  size: sz,
-  rows: rows.map(([name, value, budget, ok]) => ({
-    name,
-    value,
-    budget,
-    pass: ok,
-  })),
-};
+results.rows = rows.map(([name, value, budget, ok]) => ({
+  name,
+  value,
+  budget,
+  pass: ok,
+}));
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(
   join(root, 'bench/results/latest.json'),
