@@ -260,7 +260,10 @@ export class Lifecycle<T> {
     const { config, log } = this._deps;
     this._format = this._deps.loadFormat().then(
       (format) => {
-        this._mapper = format.mapper;
+        const mapper = format.mapper;
+        this._mapper = mapper;
+        if (mapper.release)
+          this._dispatcher.setRelease((items) => mapper.release?.(items));
         for (const w of format.warnings ?? []) log.warn(w);
         if (format.exporter === undefined) {
           this._discard = true;
@@ -291,66 +294,80 @@ export class Lifecycle<T> {
     this._timer.unref();
   }
 
-  private _receive(all: TelemetryEvent[]): void {
-    this._received += all.length;
+  /**
+   * One pass over a delivery, each event parsed as it is read (batch.ts):
+   * count, filter, note what the lifecycle waits for, then map.
+   */
+  private _receive(batch: Iterable<TelemetryEvent>): void {
     const keep = this._keep;
-    const events = keep ? all.filter(keep) : all;
-    this._filtered += all.length - events.length;
-    for (const event of events) {
-      const type = eventType(event);
-      if (type === 'platform.report' || type === 'platform.runtimeDone') {
-        const id = requestIdOf(event);
-        const seen = type === 'platform.report' ? this._reports : this._done;
-        if (id !== undefined) {
-          seen.push(id);
-          if (seen.length > REPORTS_REMEMBERED) seen.shift();
-        }
-      } else if (type === 'platform.logsDropped') {
-        const n = (event.record as { droppedRecords?: unknown } | null)
-          ?.droppedRecords;
-        if (typeof n === 'number' && Number.isFinite(n))
-          this._lambdaDropped += n;
+    const mapper = this._discard ? undefined : this._mapper;
+    for (const event of batch) {
+      this._received++;
+      if (keep && !keep(event)) {
+        this._filtered++;
+        continue;
       }
+      this._note(event);
+      if (this._discard) this._discarded++;
+      else if (mapper === undefined) this._early.push(event);
+      else this._mapOne(mapper, event);
     }
-    if (this._mapper === undefined && !this._discard) {
-      // The format is still loading (only at the very start): hold the
-      // events, within the queue's event bound.
-      this._early.push(...events);
-      const over = this._early.length - this._deps.config.queue.maxEvents;
-      if (over > 0) {
-        this._early.splice(0, over);
-        this._earlyDropped += over;
-      }
-    } else {
-      this._map(events);
+    if (mapper !== undefined) mapper.seal(this._enqueue);
+    // The format is still loading (only at the very start): early events
+    // are held within the queue's event bound.
+    const over = this._early.length - this._deps.config.queue.maxEvents;
+    if (over > 0) {
+      this._early.splice(0, over);
+      this._earlyDropped += over;
     }
     this._onTelemetry?.();
     if (this._deps.config.managedInstances) this._flushIfDue();
   }
+
+  /** What the lifecycle itself waits for or reports. */
+  private _note(event: TelemetryEvent): void {
+    const type = eventType(event);
+    if (type === 'platform.report' || type === 'platform.runtimeDone') {
+      const id = requestIdOf(event);
+      const seen = type === 'platform.report' ? this._reports : this._done;
+      if (id !== undefined) {
+        seen.push(id);
+        if (seen.length > REPORTS_REMEMBERED) seen.shift();
+      }
+    } else if (type === 'platform.logsDropped') {
+      const n = (event.record as { droppedRecords?: unknown } | null)
+        ?.droppedRecords;
+      if (typeof n === 'number' && Number.isFinite(n)) this._lambdaDropped += n;
+    }
+  }
+
+  private readonly _enqueue = (
+    item: Parameters<Dispatcher<T>['enqueue']>[0]
+  ): void => this._dispatcher.enqueue(item);
 
   private _map(events: TelemetryEvent[]): void {
     if (this._discard || this._mapper === undefined) {
       this._discarded += events.length;
       return;
     }
-    const mapper = this._mapper;
-    const enqueue = (item: Parameters<Dispatcher<T>['enqueue']>[0]): void =>
-      this._dispatcher.enqueue(item);
-    for (const event of events) {
-      try {
-        mapper.map(event, enqueue);
-      } catch (err) {
-        this._discarded++;
-        this._log.limited(
-          'error',
-          'map',
-          'an event could not be mapped; skipped',
-          {
-            type: eventType(event),
-            error: errorText(err),
-          }
-        );
-      }
+    for (const event of events) this._mapOne(this._mapper, event);
+    this._mapper.seal(this._enqueue);
+  }
+
+  private _mapOne(mapper: Mapper<T>, event: TelemetryEvent): void {
+    try {
+      mapper.map(event, this._enqueue);
+    } catch (err) {
+      this._discarded++;
+      this._log.limited(
+        'error',
+        'map',
+        'an event could not be mapped; skipped',
+        {
+          type: eventType(event),
+          error: errorText(err),
+        }
+      );
     }
   }
 
@@ -391,7 +408,7 @@ export class Lifecycle<T> {
       await untilDeadline(this._format, deadlineMs, this._now);
     }
     if (drain && this._mapper !== undefined) {
-      this._mapper.drain((item) => this._dispatcher.enqueue(item));
+      this._mapper.drain(this._enqueue);
     }
     this._reportDrops();
     await this._dispatcher.flush({
@@ -418,7 +435,7 @@ export class Lifecycle<T> {
     const key = JSON.stringify(counts);
     if (key === this._reportedDrops || this._mapper === undefined) return false;
     this._reportedDrops = key;
-    this._mapper.reportDrops(counts, (item) => this._dispatcher.enqueue(item));
+    this._mapper.reportDrops(counts, this._enqueue);
     return true;
   }
 

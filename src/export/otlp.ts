@@ -1,7 +1,8 @@
 /**
- * DISPATCH_FORMAT=otlp: log records and spans over OTLP/HTTP, serialized by
- * the OpenTelemetry JS transformer (protobuf or JSON) and sent by our own
- * small transport (http-post.ts).
+ * DISPATCH_FORMAT=otlp: log records and spans over OTLP/HTTP. The records
+ * arrive already encoded, in chunks (otel/chunks.ts); a request is those
+ * chunks under their resource and scope, sent by our own small transport
+ * (http-post.ts).
  *
  * Why not the OTLP exporters' own transport: it reads the function's
  * inherited OTEL_EXPORTER_OTLP_* variables behind our back, has no per-call
@@ -11,20 +12,14 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
-import {
-  JsonLogsSerializer,
-  JsonTraceSerializer,
-  ProtobufLogsSerializer,
-  ProtobufTraceSerializer,
-} from '@opentelemetry/otlp-transformer';
-import type { OtelItem } from '../otel/mapper.js';
+import type { OtlpChunk, OtlpProtocol, OtlpSignal } from '../otel/chunks.js';
+import { OtlpRequestEncoder } from '../otel/request.js';
 import { createPostClient } from './http-post.js';
 import type { BatchExporter, ExportResult } from './result.js';
 
 const gzip = promisify(gzipCb);
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
-export type OtlpSignal = 'logs' | 'traces';
+export type { OtlpProtocol, OtlpSignal };
 
 export interface SignalTarget {
   url: string;
@@ -46,40 +41,26 @@ export interface OtlpExporterOptions {
 
 export function createOtlpExporter(
   o: OtlpExporterOptions
-): BatchExporter<OtelItem> {
+): BatchExporter<OtlpChunk> {
   const now = o.now ?? Date.now;
   const client = createPostClient(
     o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}
   );
   const json = o.protocol === 'http/json';
-
-  const serialize = (
-    signal: OtlpSignal,
-    items: readonly OtelItem[]
-  ): Uint8Array | undefined => {
-    if (signal === 'logs') {
-      const records = items.flatMap((i) =>
-        i.signal === 'logs' ? [i.record] : []
-      );
-      return (
-        json ? JsonLogsSerializer : ProtobufLogsSerializer
-      ).serializeRequest(records);
-    }
-    const spans = items.flatMap((i) => (i.signal === 'traces' ? [i.span] : []));
-    return (
-      json ? JsonTraceSerializer : ProtobufTraceSerializer
-    ).serializeRequest(spans);
-  };
+  const requests = new OtlpRequestEncoder(o.protocol);
+  const serialize = (signal: OtlpSignal, chunks: readonly OtlpChunk[]) =>
+    requests.body(signal, chunks);
 
   return {
     channel: (item) => item.signal,
 
     warmUp(items) {
-      // The first serialization of a process runs cold code (tens of ms
-      // here); doing it once while the runtime still initialises keeps that
-      // cost off the first invocation.
-      serialize('logs', items);
-      serialize('traces', items);
+      // The first request of a process runs cold code; assembling one while
+      // the runtime still initialises keeps that off the first invocation.
+      for (const signal of ['logs', 'traces'] as const) {
+        const chunks = items.filter((i) => i.signal === signal);
+        if (chunks.length > 0) serialize(signal, chunks);
+      }
     },
 
     async export(items, deadlineMs, abort): Promise<ExportResult> {
@@ -95,7 +76,7 @@ export function createOtlpExporter(
           status: 'retryable',
           reason: 'no time left before the deadline',
         };
-      let body: Uint8Array | undefined;
+      let body: Uint8Array;
       try {
         body = serialize(signal, items);
       } catch (err) {
@@ -104,8 +85,6 @@ export function createOtlpExporter(
           reason: `could not serialize ${signal}: ${String(err).slice(0, 200)}`,
         };
       }
-      if (body === undefined)
-        return { status: 'failure', reason: `could not serialize ${signal}` };
       // Backends refuse bodies of a few MiB: the dispatcher halves the batch.
       if (body.length > o.maxRequestBytes && items.length > 1) {
         return { status: 'too-large' };

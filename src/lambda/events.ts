@@ -1,9 +1,9 @@
 /**
  * Telemetry API event types (schema 2025-01-29, backward compatible with
- * 2022-12-13 and 2022-07-01) and a tolerant parser.
+ * 2022-12-13 and 2022-07-01); batch.ts reads them from a POST body.
  *
  * Every field may be absent in practice (lambda-apis.md §3): the types mark
- * them optional, and the parser never throws on a missing or extra field.
+ * them optional, and nothing here throws on a missing or extra field.
  * Unknown event types pass through unchanged so that a new Lambda event is
  * still delivered (raw) rather than lost.
  */
@@ -174,49 +174,6 @@ export type KnownEvent =
   | LogRecordEvent;
 
 export type TelemetryEvent = KnownEvent | UnknownEvent;
-
-export type ParseResult =
-  | { ok: true; events: TelemetryEvent[]; rejected: number }
-  | { ok: false; reason: string };
-
-/**
- * Parses one Telemetry API POST body. The body must be a JSON array; an
- * element that is not an object cannot be an event and is counted in
- * `rejected` (the good ones around it are kept). Missing `time` / `type` /
- * `record` are tolerated: the event is kept as it came.
- */
-export function parseBatch(body: string): ParseResult {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (err) {
-    return {
-      ok: false,
-      reason: `body is not JSON: ${(err as Error).message.slice(0, 120)}`,
-    };
-  }
-  if (!Array.isArray(parsed)) {
-    return {
-      ok: false,
-      reason: `body is a JSON ${kindOf(parsed)}, not an array`,
-    };
-  }
-  const events: TelemetryEvent[] = [];
-  let rejected = 0;
-  for (const item of parsed) {
-    if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
-      events.push(item as TelemetryEvent);
-    } else {
-      rejected++;
-    }
-  }
-  return { ok: true, events, rejected };
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  return typeof v;
-}
 
 /** The event's `type` if it is a string, else `unknown`. */
 export function eventType(event: TelemetryEvent): string {

@@ -15,7 +15,7 @@ import {
 } from '../constants.js';
 import { nodeHttp } from '../util/http.js';
 import type { Logger } from '../util/log.js';
-import { parseBatch, type TelemetryEvent } from './events.js';
+import { BatchReader, type EventBatch } from './batch.js';
 
 const requireBuiltin = createRequire(import.meta.url);
 const dns = requireBuiltin('node:dns') as typeof import('node:dns');
@@ -28,8 +28,11 @@ export interface ListenerOptions {
   /** The subscribed maxBytes: Lambda's bodies stay within 2x plus slack. */
   maxBytes: number;
   log: Logger;
-  /** Receives each accepted batch, in arrival order. Must not throw. */
-  onEvents: (events: TelemetryEvent[], bodyBytes: number) => void;
+  /**
+   * Receives each accepted batch, in arrival order. Must not throw, and must
+   * read the batch before returning: its buffer is reused by the next one.
+   */
+  onEvents: (batch: EventBatch, bodyBytes: number) => void;
 }
 
 export interface Listener {
@@ -45,6 +48,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     ? opts.host
     : await resolveOrLoopback(opts.host, log);
 
+  const reader = new BatchReader();
   const server = nodeHttp.createServer((req, res) => {
     if (req.method !== 'POST') {
       res.writeHead(405, { allow: 'POST' }).end();
@@ -72,8 +76,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
         reject413(size);
         return;
       }
-      const body = Buffer.concat(chunks, size).toString('utf8');
-      const result = parseBatch(body);
+      const result = reader.read(chunks, size);
+      chunks.length = 0;
       if (!result.ok) {
         log.limited('warn', 'listener.400', 'telemetry batch rejected', {
           status: 400,
@@ -83,22 +87,24 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
         res.writeHead(400, { 'content-type': 'text/plain' }).end(result.reason);
         return;
       }
-      if (result.rejected > 0) {
+      const { batch } = result;
+      try {
+        opts.onEvents(batch, size);
+      } catch (err) {
+        log.limited('error', 'listener.onEvents', 'failed to queue telemetry', {
+          error: String(err),
+        });
+      }
+      batch.close();
+      if (batch.rejected > 0) {
         log.limited(
           'warn',
           'listener.item',
           'telemetry items that are not events were skipped',
           {
-            skipped: result.rejected,
+            skipped: batch.rejected,
           }
         );
-      }
-      try {
-        opts.onEvents(result.events, size);
-      } catch (err) {
-        log.limited('error', 'listener.onEvents', 'failed to queue telemetry', {
-          error: String(err),
-        });
       }
       res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
     });

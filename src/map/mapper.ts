@@ -16,6 +16,16 @@ export interface Mapper<T> {
     requestId: string | undefined,
     invokedArn: string | undefined
   ): void;
+  /**
+   * The end of one Telemetry API delivery: hand over whatever is buffered
+   * (a format may gather records into chunks while mapping a delivery).
+   */
+  seal(out: Emit<T>): void;
+  /**
+   * Items that left for good (sent, refused, or dropped on overflow): what
+   * they hold may be reused.
+   */
+  release?(items: readonly QueueItem<T>[]): void;
   /** Events received but held back, not yet in the queue. */
   readonly pendingEvents: number;
   /** Events that will never be exported (a signal without endpoint). */

@@ -20,6 +20,8 @@ export class RawMapper implements Mapper<string> {
 
   noteInvoke(): void {}
 
+  seal(): void {}
+
   drain(): void {}
 
   reportDrops(counts: DropReport, out: Emit<string>): void {

@@ -9,17 +9,22 @@ import { EXTENSION_VERSION } from '../constants.js';
 import { createOtlpExporter } from '../export/otlp.js';
 import type { RegisterResult } from '../lambda/extensions-api.js';
 import type { Format } from '../lifecycle.js';
-import { OtelMapper, type OtelItem } from './mapper.js';
+import {
+  ChunkingMapper,
+  DEFAULT_CHUNK_LIMITS,
+  type OtlpChunk,
+} from './chunks.js';
+import { OtelMapper } from './mapper.js';
 import { resourceAttributes } from './resource.js';
 
 export async function createOtlpFormat(
   config: Readonly<Config>,
   registration: RegisterResult | undefined
-): Promise<Format<OtelItem>> {
+): Promise<Format<OtlpChunk>> {
   const { otlp } = config;
   const functionName =
     config.function.name ?? registration?.functionName ?? 'lambda-function';
-  const mapper = new OtelMapper({
+  const otel = new OtelMapper({
     functionName,
     resourceAttributes: resourceAttributes({
       functionName,
@@ -39,6 +44,13 @@ export async function createOtlpFormat(
       traces: otlp.traces !== undefined,
     },
     scopeVersion: EXTENSION_VERSION,
+  });
+  const mapper = new ChunkingMapper(otel, otlp.protocol, {
+    ...DEFAULT_CHUNK_LIMITS,
+    maxRecords: Math.min(
+      DEFAULT_CHUNK_LIMITS.maxRecords,
+      config.export.maxBatchItems
+    ),
   });
   if (otlp.logs === undefined && otlp.traces === undefined) {
     return { mapper, exporter: undefined, warnings: [] };
@@ -70,7 +82,7 @@ export async function createOtlpFormat(
     maxRequestBytes: config.export.maxRequestBytes,
     ca,
   });
-  warmUp(exporter, functionName);
+  warmUp(exporter, functionName, otlp.protocol);
   return {
     mapper,
     warnings,
@@ -81,9 +93,10 @@ export async function createOtlpFormat(
 /** One throwaway invocation through a throwaway mapper and the encoders. */
 function warmUp(
   exporter: ReturnType<typeof createOtlpExporter>,
-  functionName: string
+  functionName: string,
+  protocol: Config['otlp']['protocol']
 ): void {
-  const scratch = new OtelMapper({
+  const otel = new OtelMapper({
     functionName,
     resourceAttributes: {},
     managedInstances: false,
@@ -92,7 +105,9 @@ function warmUp(
     signals: { logs: true, traces: true },
     scopeVersion: EXTENSION_VERSION,
   });
-  const items: OtelItem[] = [];
+  const scratch = new ChunkingMapper(otel, protocol);
+  const items: OtlpChunk[] = [];
+  const keep = (i: { value: OtlpChunk }) => items.push(i.value);
   const t = new Date().toISOString();
   const rid = '00000000-0000-4000-8000-000000000000';
   for (const [type, record] of [
@@ -103,8 +118,9 @@ function warmUp(
       { requestId: rid, status: 'success', metrics: { durationMs: 1 } },
     ],
   ] as const) {
-    scratch.map({ time: t, type, record }, (i) => items.push(i.value));
+    scratch.map({ time: t, type, record }, keep);
   }
+  scratch.seal(keep);
   try {
     exporter.warmUp?.(items);
   } catch {

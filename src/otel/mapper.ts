@@ -18,7 +18,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { eventType, type TelemetryEvent } from '../lambda/events.js';
-import type { DropReport, Emit, Mapper } from '../map/mapper.js';
+import type { DropReport } from '../map/mapper.js';
 import { parseLogRecord, platformLine } from './logs.js';
 import { buildResource } from './resource.js';
 import {
@@ -41,6 +41,14 @@ export type OtelItem =
   | { signal: 'logs'; record: ReadableLogRecord }
   | { signal: 'traces'; span: ReadableSpan };
 
+/** A record or span, and the Telemetry API events it stands for. */
+export interface Mapped<T> {
+  value: T;
+  events: number;
+}
+
+export type EmitMapped = (item: Mapped<OtelItem>) => void;
+
 export interface OtelMapperOptions {
   functionName: string;
   resourceAttributes: Attributes;
@@ -55,16 +63,16 @@ export interface OtelMapperOptions {
   now?: () => number;
 }
 
-/** Rough size of a record on the wire, for the queue's byte bound. */
-const RECORD_OVERHEAD_BYTES = 120;
-const SPAN_BYTES = 400;
-
-export class OtelMapper implements Mapper<OtelItem> {
+/**
+ * The mapping itself; ChunkingMapper (chunks.ts) encodes what it emits and
+ * is what the lifecycle sees.
+ */
+export class OtelMapper {
   private _resource: Resource;
   private readonly _scope: InstrumentationScope;
   private readonly _spans: SpanAssembler;
   private readonly _now: () => number;
-  private _out: Emit<OtelItem> = () => undefined;
+  private _out: EmitMapped = () => undefined;
   /** The invocation between platform.start and runtimeDone (not on LMI). */
   private _active: string | undefined;
   private _lastTimeMs = 0;
@@ -85,11 +93,7 @@ export class OtelMapper implements Mapper<OtelItem> {
           this._discarded += events;
           return;
         }
-        this._out({
-          value: { signal: 'traces', span },
-          events,
-          bytes: SPAN_BYTES + estimate(span.attributes),
-        });
+        this._out({ value: { signal: 'traces', span }, events });
       }
     );
   }
@@ -109,7 +113,7 @@ export class OtelMapper implements Mapper<OtelItem> {
     if (requestId !== undefined) this._spans.noteInvoke(requestId, invokedArn);
   }
 
-  map(event: TelemetryEvent, out: Emit<OtelItem>): void {
+  map(event: TelemetryEvent, out: EmitMapped): void {
     this._out = out;
     const type = eventType(event);
     const observedMs = this._now();
@@ -203,12 +207,12 @@ export class OtelMapper implements Mapper<OtelItem> {
     });
   }
 
-  drain(out: Emit<OtelItem>): void {
+  drain(out: EmitMapped): void {
     this._out = out;
     this._spans.drain(this._now());
   }
 
-  reportDrops(counts: DropReport, out: Emit<OtelItem>): void {
+  reportDrops(counts: DropReport, out: EmitMapped): void {
     this._out = out;
     const now = this._now();
     this._emitLog({
@@ -303,21 +307,6 @@ export class OtelMapper implements Mapper<OtelItem> {
       attributes: l.attributes as Attributes,
       droppedAttributesCount: 0,
     };
-    this._out({
-      value: { signal: 'logs', record },
-      events: l.events,
-      bytes: RECORD_OVERHEAD_BYTES + estimate(body) + estimate(l.attributes),
-    });
-  }
-}
-
-function estimate(v: unknown): number {
-  if (typeof v === 'string') return v.length;
-  if (v === null || v === undefined) return 0;
-  if (typeof v !== 'object') return 8;
-  try {
-    return JSON.stringify(v)?.length ?? 0;
-  } catch {
-    return 256;
+    this._out({ value: { signal: 'logs', record }, events: l.events });
   }
 }

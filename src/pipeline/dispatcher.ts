@@ -64,9 +64,16 @@ export class Dispatcher<T> {
   private _running = 0;
   private _abort: AbortController | undefined;
   private readonly _now: () => number;
+  private _release: ((items: readonly QueueItem<T>[]) => void) | undefined;
 
   constructor(private readonly _opts: DispatcherOptions<T>) {
     this._now = _opts.now ?? Date.now;
+    _opts.queue.onDrop = (item) => this._release?.([item]);
+  }
+
+  /** Told of the items that left for good: sent, refused, or dropped. */
+  setRelease(release: (items: readonly QueueItem<T>[]) => void): void {
+    this._release = release;
   }
 
   /** The exporter loads lazily (after the first `/next`); flushes wait for it. */
@@ -196,6 +203,7 @@ export class Dispatcher<T> {
       switch (result.status) {
         case 'success':
           this.stats.sentEvents += events;
+          this._release?.(group);
           return [];
         case 'too-large': {
           const half = Math.ceil(group.length / 2);
@@ -216,6 +224,7 @@ export class Dispatcher<T> {
             'export refused; batch dropped',
             { reason: result.reason, events }
           );
+          this._release?.(group);
           return [];
         case 'retryable': {
           this.stats.retryableFailures++;

@@ -14,6 +14,8 @@ export interface QueueItem<T> {
   events: number;
   /** Serialized size, for the byte bound. */
   bytes: number;
+  /** Records it holds, for the records-per-request bound (default 1). */
+  records?: number;
 }
 
 export interface QueueLimits {
@@ -32,6 +34,8 @@ export class BoundedQueue<T> {
   private _events = 0;
   private _bytes = 0;
   private readonly _dropped: DropCounts = { events: 0, bytes: 0 };
+  /** Told of each item dropped on overflow (its memory may be reused). */
+  onDrop: ((item: QueueItem<T>) => void) | undefined;
 
   constructor(private readonly _limits: QueueLimits) {}
 
@@ -78,21 +82,28 @@ export class BoundedQueue<T> {
   }
 
   /**
-   * Removes and returns up to `maxItems` items from the head while they fit
-   * in `maxBytes` (always at least one, so an item larger than the bound
-   * still leaves).
+   * Removes and returns items from the head while they hold at most
+   * `maxRecords` records and fit in `maxBytes` (always at least one, so an
+   * item larger than the bounds still leaves).
    */
   take(
-    maxItems = Number.POSITIVE_INFINITY,
+    maxRecords = Number.POSITIVE_INFINITY,
     maxBytes = Number.POSITIVE_INFINITY
   ): QueueItem<T>[] {
     const out: QueueItem<T>[] = [];
     let bytes = 0;
-    while (this._head < this._items.length && out.length < maxItems) {
+    let records = 0;
+    while (this._head < this._items.length) {
       const it = this._items[this._head] as QueueItem<T>;
-      if (out.length > 0 && bytes + it.bytes > maxBytes) break;
+      const n = it.records ?? 1;
+      if (
+        out.length > 0 &&
+        (bytes + it.bytes > maxBytes || records + n > maxRecords)
+      )
+        break;
       out.push(it);
       bytes += it.bytes;
+      records += n;
       this._shift();
     }
     return out;
@@ -124,6 +135,7 @@ export class BoundedQueue<T> {
       this._dropped.events += it.events;
       this._dropped.bytes += it.bytes;
       this._shift();
+      this.onDrop?.(it);
     }
     return dropped;
   }

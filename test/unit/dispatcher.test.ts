@@ -244,4 +244,27 @@ describe('Dispatcher', () => {
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(d.queuedEvents).toBe(1);
   });
+
+  it('hands back what left for good (sent, refused, dropped), never what waits for a retry', async () => {
+    const exporter = new ScriptedExporter([
+      { status: 'success' },
+      { status: 'failure', reason: 'HTTP 400' },
+      { status: 'retryable', reason: 'HTTP 503' },
+    ]);
+    const d = new Dispatcher<string>({
+      queue: new BoundedQueue<string>({ maxEvents: 4, maxBytes: 1e9 }),
+      maxRequestBytes: 1e9,
+      maxBatchItems: 1,
+      log: createLogger('silent'),
+    });
+    d.setExporter(Promise.resolve(exporter));
+    const released: string[] = [];
+    d.setRelease((items) => released.push(...items.map((i) => i.value)));
+    for (const v of ['old', 'sent', 'refused', 'retried', 'later'])
+      d.enqueue({ value: v, events: 1, bytes: 1 });
+    expect(released).toEqual(['old']);
+    await d.flush({ deadlineMs: Date.now() + 1_000, attempts: 1 });
+    expect(released).toEqual(['old', 'sent', 'refused']);
+    expect(d.queuedEvents).toBe(2);
+  });
 });

@@ -1,7 +1,17 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseBatch, requestIdOf } from '../../src/lambda/events.js';
+import { BatchReader, parseBatch } from '../../src/lambda/batch.js';
+import { requestIdOf } from '../../src/lambda/events.js';
 
-describe('parseBatch', () => {
+/** Reads a body through, as the lifecycle does. */
+function read(body: string | Buffer) {
+  const r = parseBatch(body);
+  if (!r.ok) return r;
+  const events = [...r.batch];
+  return { ok: true as const, events, rejected: r.batch.rejected };
+}
+
+describe('reading a Telemetry API body', () => {
   it('keeps every object of a JSON array, in order, as it came', () => {
     const batch = [
       {
@@ -17,14 +27,12 @@ describe('parseBatch', () => {
         extra: true,
       },
     ];
-    const result = parseBatch(JSON.stringify(batch));
+    const result = read(JSON.stringify(batch));
     expect(result).toEqual({ ok: true, events: batch, rejected: 0 });
   });
 
   it('tolerates events with missing fields', () => {
-    const result = parseBatch(
-      '[{}, {"type":"platform.report"}, {"record":null}]'
-    );
+    const result = read('[{}, {"type":"platform.report"}, {"record":null}]');
     expect(result.ok && result.events.length).toBe(3);
     if (result.ok) {
       for (const e of result.events) expect(() => requestIdOf(e)).not.toThrow();
@@ -39,13 +47,13 @@ describe('parseBatch', () => {
     ['not JSON', '[{"type":', 'not JSON'],
     ['empty', '', 'not JSON'],
   ])('refuses a body that is %s', (_name, body, reason) => {
-    const result = parseBatch(body);
+    const result = read(body);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toContain(reason);
   });
 
   it('skips elements that cannot be events and counts them', () => {
-    const result = parseBatch(
+    const result = read(
       '[1, "x", null, [], {"type":"function","record":"ok"}, true]'
     );
     expect(result).toEqual({
@@ -53,6 +61,82 @@ describe('parseBatch', () => {
       events: [{ type: 'function', record: 'ok' }],
       rejected: 5,
     });
+  });
+
+  it('splits on the array only: brackets, commas and quotes inside strings stay put', () => {
+    const batch = [
+      { type: 'function', record: 'a "quoted" [not, an] {array}, \\' },
+      { type: 'function', record: '\\"' },
+      { type: 'function', record: 'ünïcødé 🚀 ] , [' },
+      {
+        type: 'platform.x',
+        record: { nested: [[{}], { a: [1, { b: '}' }] }] },
+      },
+    ];
+    const spaced = ` \n[ ${batch.map((b) => JSON.stringify(b, null, 2)).join(' ,\n ')} ]\t\n`;
+    expect(read(spaced)).toEqual({ ok: true, events: batch, rejected: 0 });
+  });
+
+  it('skips an element that is not JSON on its own, and keeps the others', () => {
+    expect(read('[{"type":"a"}, {"type": tru}, {"type":"b"}]')).toEqual({
+      ok: true,
+      events: [{ type: 'a' }, { type: 'b' }],
+      rejected: 1,
+    });
+  });
+
+  it.each([
+    ['a trailing comma', '[{"type":"a"},]'],
+    ['text after the array', '[{"type":"a"}] x'],
+    ['an unterminated string', '[{"type":"a}]'],
+    ['a missing comma', '[{"type":"a"} {"type":"b"}]'],
+  ])('refuses a body with %s, before anything is read', (_name, body) => {
+    const result = parseBatch(body);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toContain('not JSON');
+  });
+
+  it('reuses its buffer: a batch ends when closed, the next reads its own body', () => {
+    const reader = new BatchReader();
+    const one = Buffer.from('[{"type":"one"},{"type":"one-b"}]');
+    const first = reader.read(
+      [one.subarray(0, 5), one.subarray(5)],
+      one.length
+    );
+    if (!first.ok) throw new Error(first.reason);
+    const it = first.batch[Symbol.iterator]();
+    expect(it.next().value).toEqual({ type: 'one' });
+    first.batch.close();
+    expect(it.next().done).toBe(true);
+    const two = Buffer.from('[{"type":"two"}]');
+    const second = reader.read([two], two.length);
+    if (!second.ok) throw new Error(second.reason);
+    expect([...second.batch]).toEqual([{ type: 'two' }]);
+  });
+
+  it('agrees with JSON.parse on any JSON array (property-based)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.jsonValue(), { maxLength: 20 }),
+        fc.boolean(),
+        (values, pretty) => {
+          const body = pretty
+            ? JSON.stringify(values, null, 1)
+            : JSON.stringify(values);
+          const result = read(body);
+          const parsed = JSON.parse(body) as unknown[];
+          const objects = parsed.filter(
+            (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
+          );
+          expect(result).toEqual({
+            ok: true,
+            events: objects,
+            rejected: parsed.length - objects.length,
+          });
+        }
+      ),
+      { numRuns: 2_000 }
+    );
   });
 });
 

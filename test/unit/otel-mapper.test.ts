@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
-import type { QueueItem } from '../../src/pipeline/queue.js';
 import {
+  type Mapped,
   OtelMapper,
   type OtelItem,
   type OtelMapperOptions,
@@ -15,7 +15,7 @@ const XRAY = `Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;S
 const SPAN_ID = '1a2b3c4d5e6f7a8b';
 
 function mapper(over: Partial<OtelMapperOptions> = {}) {
-  const items: QueueItem<OtelItem>[] = [];
+  const items: Mapped<OtelItem>[] = [];
   const m = new OtelMapper({
     functionName: 'fn',
     resourceAttributes: { 'service.name': 'fn' },

@@ -70,4 +70,25 @@ describe('BoundedQueue', () => {
     }
     expect(q.dropped.events + q.events + 50 * 500).toBe(next);
   });
+
+  it('bounds a take by the records items hold (a chunk holds many)', () => {
+    const q = new BoundedQueue<string>({ maxEvents: 10_000, maxBytes: 1e9 });
+    q.push({ value: 'c1', events: 300, bytes: 10, records: 300 });
+    q.push({ value: 'c2', events: 300, bytes: 10, records: 300 });
+    q.push({ value: 'one', events: 1, bytes: 10 });
+    q.push({ value: 'c3', events: 500, bytes: 10, records: 500 });
+    expect(q.take(601).map((i) => i.value)).toEqual(['c1', 'c2', 'one']);
+    // Always at least one, even past the bound.
+    expect(q.take(100).map((i) => i.value)).toEqual(['c3']);
+  });
+
+  it('tells onDrop of each item dropped on overflow', () => {
+    const q = new BoundedQueue<string>({ maxEvents: 2, maxBytes: 1e9 });
+    const dropped: string[] = [];
+    q.onDrop = (it) => dropped.push(it.value);
+    for (const v of ['a', 'b', 'c', 'd']) q.push(item(v));
+    // Re-queued items are the oldest: they go first.
+    q.requeue([item('e')]);
+    expect(dropped).toEqual(['a', 'b', 'e']);
+  });
 });
