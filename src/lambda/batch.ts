@@ -10,13 +10,14 @@
  * the mapping copies and then promotes all of them (V8 grew its heap by
  * tens of MiB under 10,000-event batches). Parsed one at a time, an event
  * is garbage before the next collection. The body's bytes stay in one
- * buffer reused from batch to batch.
+ * buffer reused from batch to batch (BatchReader).
  *
  * An element that is not an object, or not valid JSON on its own, cannot be
  * an event: it is counted in `rejected`, and the good ones around it are
  * kept. Missing `time` / `type` / `record` are tolerated: the event is kept
  * as it came.
  */
+import { discard } from '../util/memory.js';
 import type { TelemetryEvent } from './events.js';
 
 export type ParseResult =
@@ -65,26 +66,72 @@ export class EventBatch implements Iterable<TelemetryEvent> {
   }
 }
 
+/** A request body being received: each chunk is copied in as it arrives. */
+export class BodyBuffer {
+  size = 0;
+
+  constructor(public buf: Buffer) {}
+
+  append(chunk: Buffer): void {
+    if (this.size + chunk.length > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(
+        Math.max(this.size + chunk.length, 2 * this.buf.length)
+      );
+      this.buf.copy(grown, 0, 0, this.size);
+      discard(this.buf);
+      this.buf = grown;
+    }
+    this.size += chunk.copy(this.buf, this.size);
+  }
+}
+
 /**
- * Owns the reused buffers. One per listener: a batch is read (and closed)
- * synchronously, before the next request's body is copied in.
+ * Owns the reused memory: one body buffer (a body that arrives while
+ * another is still being received gets its own) and the element bounds. A
+ * batch is read and closed synchronously, before the next body is parsed.
+ *
+ * Why copy chunks as they come rather than keep them: a 1-2 MiB body comes
+ * in ~30 socket reads, and chunks held until the end of the body outlive a
+ * young collection, get promoted, and keep their memory until a full one.
  */
 export class BatchReader {
-  private _body = Buffer.alloc(0);
+  private _spare: BodyBuffer | undefined = new BodyBuffer(
+    Buffer.allocUnsafeSlow(64 * 1024)
+  );
   private _bounds = new Int32Array(2 * 1024);
 
-  read(chunks: readonly Buffer[], size: number): ParseResult {
-    if (this._body.length < size) {
-      this._body = Buffer.allocUnsafeSlow(
-        Math.max(size, 2 * this._body.length)
+  /** A buffer for a body of (about) `expected` bytes. */
+  acquire(expected: number): BodyBuffer {
+    const body = this._spare ?? new BodyBuffer(Buffer.allocUnsafeSlow(0));
+    this._spare = undefined;
+    body.size = 0;
+    if (Number.isFinite(expected) && expected > body.buf.length) {
+      // With room to spare: bodies of similar sizes that each grow a little
+      // would otherwise replace the buffer every time, and a replaced buffer
+      // of this age waits for a full collection to be freed.
+      discard(body.buf);
+      body.buf = Buffer.allocUnsafeSlow(
+        Math.ceil((expected * 1.25) / 65_536) * 65_536
       );
     }
-    let at = 0;
-    for (const c of chunks) at += c.copy(this._body, at);
-    const body = this._body.subarray(0, at);
-    const count = this._split(body);
-    if (count < 0) return refuse(body);
-    return { ok: true, batch: new EventBatch(body, this._bounds, count) };
+    return body;
+  }
+
+  /** The body's buffer may serve the next body (its batch must be closed). */
+  recycle(body: BodyBuffer): void {
+    if (this._spare === undefined || body.buf.length > this._spare.buf.length) {
+      if (this._spare) discard(this._spare.buf);
+      this._spare = body;
+    } else {
+      discard(body.buf);
+    }
+  }
+
+  read(body: BodyBuffer): ParseResult {
+    const bytes = body.buf.subarray(0, body.size);
+    const count = this._split(bytes);
+    if (count < 0) return refuse(bytes);
+    return { ok: true, batch: new EventBatch(bytes, this._bounds, count) };
   }
 
   /** Element bounds into `_bounds`; the element count, or -1 if malformed. */
@@ -120,7 +167,9 @@ export class BatchReader {
 /** A body that is one string (tests, and the odd caller). */
 export function parseBatch(body: string | Buffer): ParseResult {
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return new BatchReader().read([buf], buf.length);
+  return new BatchReader().read(
+    Object.assign(new BodyBuffer(buf), { size: buf.length })
+  );
 }
 
 /**

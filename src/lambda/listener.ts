@@ -59,26 +59,23 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       reject413(declared);
       return;
     }
-    const chunks: Buffer[] = [];
+    const body = reader.acquire(declared);
     let size = 0;
     let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-        return;
-      }
-      if (!tooLarge) chunks.push(chunk);
+      if (size > limit) tooLarge = true;
+      if (!tooLarge) body.append(chunk);
     });
     req.on('end', () => {
       if (tooLarge) {
+        reader.recycle(body);
         reject413(size);
         return;
       }
-      const result = reader.read(chunks, size);
-      chunks.length = 0;
+      const result = reader.read(body);
       if (!result.ok) {
+        reader.recycle(body);
         log.limited('warn', 'listener.400', 'telemetry batch rejected', {
           status: 400,
           reason: result.reason,
@@ -96,6 +93,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
         });
       }
       batch.close();
+      reader.recycle(body);
       if (batch.rejected > 0) {
         log.limited(
           'warn',

@@ -21,6 +21,7 @@ import type { QueueItem } from '../pipeline/queue.js';
 import type { Mapped, OtelItem, OtelMapper } from './mapper.js';
 import { logRecordJson, spanJson } from './otlp-json.js';
 import { writeLogRecord, writeSpan } from './otlp-proto.js';
+import { discard } from '../util/memory.js';
 import { ProtoWriter } from './protobuf.js';
 
 export type OtlpSignal = 'logs' | 'traces';
@@ -84,6 +85,7 @@ class SlabPool {
   give(slab: Buffer): void {
     if (slab.length === SLAB_BYTES && this._free.length < FREE_SLABS_KEPT)
       this._free.push(slab);
+    else discard(slab);
   }
 }
 

@@ -6,6 +6,8 @@
  * Wire format: https://protobuf.dev/programming-guides/encoding/
  */
 
+import { discard } from '../util/memory.js';
+
 /** Wire types. */
 export const VARINT = 0;
 export const I64 = 1;
@@ -19,7 +21,7 @@ export class ProtoWriter {
   pos = 0;
 
   constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
   }
 
   /** Forgets what was written; keeps the memory. */
@@ -32,8 +34,9 @@ export class ProtoWriter {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.pos);
+    discard(this.buf);
     this.buf = next;
   }
 

@@ -99,19 +99,48 @@ describe('reading a Telemetry API body', () => {
   it('reuses its buffer: a batch ends when closed, the next reads its own body', () => {
     const reader = new BatchReader();
     const one = Buffer.from('[{"type":"one"},{"type":"one-b"}]');
-    const first = reader.read(
-      [one.subarray(0, 5), one.subarray(5)],
-      one.length
-    );
+    const body = reader.acquire(one.length);
+    body.append(one.subarray(0, 5));
+    body.append(one.subarray(5));
+    const first = reader.read(body);
     if (!first.ok) throw new Error(first.reason);
     const it = first.batch[Symbol.iterator]();
     expect(it.next().value).toEqual({ type: 'one' });
     first.batch.close();
     expect(it.next().done).toBe(true);
+    reader.recycle(body);
     const two = Buffer.from('[{"type":"two"}]');
-    const second = reader.read([two], two.length);
+    const again = reader.acquire(Number.NaN);
+    expect(again).toBe(body);
+    again.append(two);
+    const second = reader.read(again);
     if (!second.ok) throw new Error(second.reason);
     expect([...second.batch]).toEqual([{ type: 'two' }]);
+  });
+
+  it('gives a body that arrives while another is being received its own buffer', () => {
+    const reader = new BatchReader();
+    const a = reader.acquire(Number.NaN);
+    const b = reader.acquire(Number.NaN);
+    expect(b).not.toBe(a);
+    const bodies = ['[{"type":"a"}]', '[{"type":"b"}]'].map((s) =>
+      Buffer.from(s)
+    );
+    // Interleaved arrival.
+    a.append(bodies[0]?.subarray(0, 4) as Buffer);
+    b.append(bodies[1]?.subarray(0, 4) as Buffer);
+    a.append(bodies[0]?.subarray(4) as Buffer);
+    b.append(bodies[1]?.subarray(4) as Buffer);
+    for (const [body, type] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
+      const r = reader.read(body);
+      if (!r.ok) throw new Error(r.reason);
+      expect([...r.batch]).toEqual([{ type }]);
+      r.batch.close();
+      reader.recycle(body);
+    }
   });
 
   it('agrees with JSON.parse on any JSON array (property-based)', () => {

@@ -24,6 +24,7 @@ import {
 } from '../../src/otel/mapper.js';
 import { ProtoWriter } from '../../src/otel/protobuf.js';
 import { OtlpRequestEncoder } from '../../src/otel/request.js';
+import { discard } from '../../src/util/memory.js';
 
 /** Protobuf's varint of a 64-bit two's complement value, by the book. */
 function refVarint(v: bigint): number[] {
@@ -428,5 +429,32 @@ describe('chunk buffers', () => {
       'b',
       'c',
     ]);
+  });
+
+  it('keeps at most 64 free; the memory of the others is given back at once', () => {
+    const chunks: QueueItem<OtlpChunk>[] = [];
+    const keep = (c: QueueItem<OtlpChunk>) => chunks.push(c);
+    const m = new ChunkingMapper(new OtelMapper(OPTIONS), 'http/protobuf');
+    for (let i = 0; i < 70; i++) {
+      m.map({ time: t(0), type: 'function', record: `line ${i}` }, keep);
+      m.seal(keep);
+    }
+    const slabs = chunks.map((c) => c.value.slab as Buffer);
+    m.release(chunks);
+    const emptied = slabs.filter((s) => s.length === 0).length;
+    expect(emptied).toBe(70 - 64);
+  });
+});
+
+describe('discard', () => {
+  it('frees a buffer that owns its memory, and leaves a slice of the shared pool alone', () => {
+    const own = Buffer.allocUnsafeSlow(4096);
+    const view = own.subarray(10, 20);
+    discard(own);
+    expect(own.length).toBe(0);
+    expect(view.length).toBe(0);
+    const pooled = Buffer.from('small');
+    discard(pooled);
+    expect(pooled.toString()).toBe('small');
   });
 });
