@@ -7,8 +7,8 @@
  * the little CPU a small function has. An export is one POST at a time with
  * a deadline; Node's client does that.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
+import { nodeHttp } from '../util/http.js';
 import {
   type ExportResult,
   resultForError,
@@ -27,7 +27,7 @@ export interface PostClient {
 
 /** Response bodies are drained (so sockets are reused) but not kept. */
 export function createPostClient(opts: { ca?: string[] } = {}): PostClient {
-  const http = new HttpAgent({ keepAlive: true, maxSockets: 4 });
+  const http = new nodeHttp.Agent({ keepAlive: true, maxSockets: 4 });
   // TLS loads only for an https endpoint: node:https brings OpenSSL's
   // set-up, ~2.6 MiB of RSS that a plain-http collector never needs.
   let https: { module: typeof import('node:https'); agent: HttpsAgent };
@@ -56,11 +56,11 @@ export function createPostClient(opts: { ca?: string[] } = {}): PostClient {
           settled = true;
           resolve(r);
         };
-        let req: ReturnType<typeof httpRequest>;
+        let req: ReturnType<typeof nodeHttp.request>;
         try {
           const target = new URL(url);
           const secure = target.protocol === 'https:';
-          req = (secure ? tls().module.request : httpRequest)(
+          req = (secure ? tls().module.request : nodeHttp.request)(
             target,
             {
               method: 'POST',
