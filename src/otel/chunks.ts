@@ -47,10 +47,14 @@ export interface ChunkLimits {
   maxBytes: number;
 }
 
-/** Small enough to drop or split finely, large enough to be few. */
+/**
+ * Small enough to drop or split finely, large enough to be few; a chunk
+ * that closes past 44 KiB still fits its 48 KiB buffer unless its last
+ * record is over 4 KiB (then it gets a buffer of its own size).
+ */
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = {
   maxRecords: 512,
-  maxBytes: 32 * 1024,
+  maxBytes: 44 * 1024,
 };
 
 interface Open {

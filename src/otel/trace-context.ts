@@ -5,8 +5,6 @@
  * its `1-` and dash is the 32-hex trace id, Parent the parent span id,
  * Sampled the trace flags.
  */
-import { randomBytes } from 'node:crypto';
-
 export interface XRayContext {
   traceId: string;
   parentSpanId?: string;
@@ -53,10 +51,29 @@ export function isSpanId(value: unknown): value is string {
   );
 }
 
+/**
+ * Ids from Math.random, as OpenTelemetry JS's own RandomIdGenerator makes
+ * them: they need to be unique, not secret, and node:crypto would cost
+ * about 3 MiB of RSS (measured) just to be loaded.
+ */
 export function newTraceId(): string {
-  return randomBytes(16).toString('hex');
+  return randomHex(4);
 }
 
 export function newSpanId(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(2);
+}
+
+/** `words` x 32 random bits as hex; never all zeros (an invalid id). */
+function randomHex(words: number): string {
+  for (;;) {
+    let hex = '';
+    let zero = true;
+    for (let i = 0; i < words; i++) {
+      const w = Math.floor(Math.random() * 0x1_0000_0000);
+      if (w !== 0) zero = false;
+      hex += w.toString(16).padStart(8, '0');
+    }
+    if (!zero) return hex;
+  }
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseXRayHeader } from '../../src/otel/trace-context.js';
+import {
+  isSpanId,
+  newSpanId,
+  newTraceId,
+  parseXRayHeader,
+} from '../../src/otel/trace-context.js';
 
 describe('parseXRayHeader', () => {
   it.each([
@@ -43,5 +48,23 @@ describe('parseXRayHeader', () => {
     ['not a string', 42],
   ])('ignores a header with %s', (_name, header) => {
     expect(parseXRayHeader(header)).toBeUndefined();
+  });
+});
+
+describe('new ids', () => {
+  it('are lowercase hex of the right length, valid, and do not repeat', () => {
+    const spans = new Set<string>();
+    const traces = new Set<string>();
+    for (let i = 0; i < 10_000; i++) {
+      const s = newSpanId();
+      const t = newTraceId();
+      expect(s).toMatch(/^[0-9a-f]{16}$/);
+      expect(t).toMatch(/^[0-9a-f]{32}$/);
+      expect(isSpanId(s)).toBe(true);
+      spans.add(s);
+      traces.add(t);
+    }
+    expect(spans.size).toBe(10_000);
+    expect(traces.size).toBe(10_000);
   });
 });
