@@ -11,6 +11,7 @@ import { EXTENSION_NAME } from './constants.js';
 import { type Format, Lifecycle } from './lifecycle.js';
 import { RawMapper } from './map/raw.js';
 import { createLogger } from './util/log.js';
+import { keepYoungGenerationSmall } from './util/memory.js';
 
 /**
  * The configuration, with the file if there is one. The YAML parser loads
@@ -60,9 +61,9 @@ async function main(): Promise<number> {
     })
   );
 
-  // Both formats load after the first /next: the OpenTelemetry
-  // transformer is most of the layer, and none of it is needed to register.
-  const loadFormat = async (): Promise<Format<unknown>> => {
+  // Both formats load after the first /next: none of the mapping and
+  // encoding is needed to register, and init is what every cold start pays.
+  const importFormat = async (): Promise<Format<unknown>> => {
     if (config.dispatch.format === 'raw') {
       const postUri = config.dispatch.postUri;
       if (postUri === undefined)
@@ -82,6 +83,12 @@ async function main(): Promise<number> {
       config,
       lifecycle.registration
     )) as Format<unknown>;
+  };
+  const loadFormat = async (): Promise<Format<unknown>> => {
+    const format = await importFormat();
+    // After the modules have loaded: see memory.ts for why here.
+    keepYoungGenerationSmall();
+    return format;
   };
 
   const lifecycle: Lifecycle<unknown> = new Lifecycle<unknown>({
