@@ -10,14 +10,24 @@
  * schedule (ecosystem.md B.2). Here every option is explicit and every
  * request ends by the deadline the lifecycle passes down.
  */
-import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
 import type { OtlpChunk, OtlpProtocol, OtlpSignal } from '../otel/chunks.js';
 import { OtlpRequestEncoder } from '../otel/request.js';
 import { createPostClient } from './http-post.js';
 import type { BatchExporter, ExportResult } from './result.js';
 
-const gzip = promisify(gzipCb);
+/**
+ * node:zlib loads only when gzip is configured; like every built-in module
+ * after the first /next it is reached through getBuiltinModule, not an ES
+ * module import (whose namespace set-up costs memory, see util/http.ts).
+ */
+function gzip(body: Uint8Array): Promise<Buffer> {
+  const zlib = process.getBuiltinModule(
+    'node:zlib'
+  ) as typeof import('node:zlib');
+  return new Promise((resolve, reject) =>
+    zlib.gzip(body, (err, out) => (err ? reject(err) : resolve(out)))
+  );
+}
 
 export type { OtlpProtocol, OtlpSignal };
 

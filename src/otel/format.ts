@@ -3,7 +3,6 @@
  * spans) and the OTLP/HTTP exporter, from the frozen configuration and the
  * register response. Loaded after the first `/next`.
  */
-import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/config.js';
 import { EXTENSION_VERSION } from '../constants.js';
 import { createOtlpExporter } from '../export/otlp.js';
@@ -66,7 +65,10 @@ export async function createOtlpFormat(
   const ca: string[] = [];
   for (const file of otlp.certificateFiles) {
     try {
-      ca.push(await readFile(file, 'utf8'));
+      const fs = process.getBuiltinModule(
+        'node:fs/promises'
+      ) as typeof import('node:fs/promises');
+      ca.push(await fs.readFile(file, 'utf8'));
     } catch (err) {
       warnings.push(
         `certificate file ${JSON.stringify(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); not trusted`
