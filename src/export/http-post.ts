@@ -19,7 +19,8 @@ export interface PostClient {
   post(
     url: string,
     headers: Record<string, string>,
-    body: string | Uint8Array,
+    /** Parts are sent in order, as one body. */
+    body: string | Uint8Array | readonly Uint8Array[],
     signal: AbortSignal
   ): Promise<ExportResult>;
   close(): void;
@@ -68,11 +69,7 @@ export function createPostClient(opts: { ca?: string[] } = {}): PostClient {
               signal,
               headers: {
                 ...headers,
-                'content-length': String(
-                  typeof body === 'string'
-                    ? Buffer.byteLength(body)
-                    : body.byteLength
-                ),
+                'content-length': String(byteLength(body)),
               },
             },
             (res) => {
@@ -96,7 +93,12 @@ export function createPostClient(opts: { ca?: string[] } = {}): PostClient {
           return;
         }
         req.on('error', (err) => done(resultForError(err)));
-        req.end(body);
+        if (typeof body === 'string' || body instanceof Uint8Array) {
+          req.end(body);
+        } else {
+          for (const part of body) req.write(part);
+          req.end();
+        }
       });
     },
     close() {
@@ -104,4 +106,12 @@ export function createPostClient(opts: { ca?: string[] } = {}): PostClient {
       https?.agent.destroy();
     },
   };
+}
+
+function byteLength(body: string | Uint8Array | readonly Uint8Array[]): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array) return body.byteLength;
+  let n = 0;
+  for (const part of body) n += part.byteLength;
+  return n;
 }

@@ -59,7 +59,7 @@ export function createOtlpExporter(
   const json = o.protocol === 'http/json';
   const requests = new OtlpRequestEncoder(o.protocol);
   const serialize = (signal: OtlpSignal, chunks: readonly OtlpChunk[]) =>
-    requests.body(signal, chunks);
+    requests.parts(signal, chunks);
 
   return {
     channel: (item) => item.signal,
@@ -86,7 +86,7 @@ export function createOtlpExporter(
           status: 'retryable',
           reason: 'no time left before the deadline',
         };
-      let body: Uint8Array;
+      let body: Uint8Array | Uint8Array[];
       try {
         body = serialize(signal, items);
       } catch (err) {
@@ -96,7 +96,9 @@ export function createOtlpExporter(
         };
       }
       // Backends refuse bodies of a few MiB: the dispatcher halves the batch.
-      if (body.length > o.maxRequestBytes && items.length > 1) {
+      let length = 0;
+      for (const part of body) length += part.length;
+      if (length > o.maxRequestBytes && items.length > 1) {
         return { status: 'too-large' };
       }
       const headers: Record<string, string> = {
@@ -104,7 +106,7 @@ export function createOtlpExporter(
         'content-type': json ? 'application/json' : 'application/x-protobuf',
       };
       if (o.compression === 'gzip') {
-        body = await gzip(body);
+        body = await gzip(Buffer.concat(body));
         headers['content-encoding'] = 'gzip';
       }
       const left = Math.min(o.timeoutMs, deadlineMs - now());

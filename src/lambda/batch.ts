@@ -106,12 +106,11 @@ export class BatchReader {
     this._spare = undefined;
     body.size = 0;
     if (Number.isFinite(expected) && expected > body.buf.length) {
-      // With room to spare: bodies of similar sizes that each grow a little
-      // would otherwise replace the buffer every time, and a replaced buffer
-      // of this age waits for a full collection to be freed.
+      // With a little room to spare: bodies of similar sizes that each grow
+      // by a few bytes would otherwise replace the buffer every time.
       discard(body.buf);
       body.buf = Buffer.allocUnsafeSlow(
-        Math.ceil((expected * 1.25) / 65_536) * 65_536
+        Math.ceil((expected * 1.0625) / 65_536) * 65_536
       );
     }
     return body;

@@ -267,40 +267,30 @@ export interface ProtoRun {
 }
 
 /**
- * ExportLogsServiceRequest / ExportTraceServiceRequest: every length is
- * known from the parts, so the body is written once, at its exact size,
- * into `w` (reset first). The result is a view of `w`'s buffer.
+ * ExportLogsServiceRequest / ExportTraceServiceRequest as the parts of its
+ * body, in order: every length is known from the chunks, so each run's
+ * framing (ResourceLogs, its resource, ScopeLogs, its scope) is a few bytes
+ * written up front, and the chunks follow as they are, not copied.
  */
-export function protoRequest(
-  runs: readonly ProtoRun[],
-  w: ProtoWriter = new ProtoWriter(1024)
-): Buffer {
-  const sizes = runs.map((r) => {
+export function protoRequestParts(runs: readonly ProtoRun[]): Buffer[] {
+  const parts: Buffer[] = [];
+  for (const r of runs) {
     let records = 0;
     for (const d of r.data) records += d.length;
     const scopeList = field(r.scope.length) + records;
-    return {
-      scopeList,
-      resourceList: field(r.resource.length) + field(scopeList),
-    };
-  });
-  let total = 0;
-  for (const s of sizes) total += field(s.resourceList);
-  w.reset();
-  w.ensure(total);
-  runs.forEach((r, i) => {
-    const s = sizes[i] as (typeof sizes)[number];
+    const resourceList = field(r.resource.length) + field(scopeList);
+    const w = new ProtoWriter(32 + r.resource.length + r.scope.length);
     w.tag(1, LEN);
-    w.varint(s.resourceList);
+    w.varint(resourceList);
     w.tag(1, LEN);
     w.bytes(r.resource);
     w.tag(2, LEN);
-    w.varint(s.scopeList);
+    w.varint(scopeList);
     w.tag(1, LEN);
     w.bytes(r.scope);
-    for (const d of r.data) w.pos += d.copy(w.buf, w.pos);
-  });
-  return w.buf.subarray(0, w.pos);
+    parts.push(w.buf.subarray(0, w.pos), ...r.data);
+  }
+  return parts;
 }
 
 /** Bytes of a length-delimited field with a one-byte tag. */

@@ -7,8 +7,11 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { OtlpChunk, OtlpProtocol, OtlpSignal } from './chunks.js';
 import { jsonRequest, resourceJson, scopeJson } from './otlp-json.js';
-import { protoRequest, resourceMessage, scopeMessage } from './otlp-proto.js';
-import { ProtoWriter } from './protobuf.js';
+import {
+  protoRequestParts,
+  resourceMessage,
+  scopeMessage,
+} from './otlp-proto.js';
 
 export class OtlpRequestEncoder {
   // A resource changes once per instance at most: each is encoded once.
@@ -18,20 +21,20 @@ export class OtlpRequestEncoder {
     Buffer | string
   >();
 
-  /**
-   * Request bodies (up to the max request size, 1 MiB by default) are
-   * written into one reused buffer rather than a new one per request, which
-   * would stay allocated until a full collection.
-   */
-  private readonly _body = new ProtoWriter(64 * 1024);
-
   constructor(private readonly _protocol: OtlpProtocol) {}
 
-  /**
-   * The body for these chunks. A protobuf body is a view of a reused
-   * buffer: valid until the next call (exports run one at a time).
-   */
+  /** The body for these chunks, in one buffer. */
   body(signal: OtlpSignal, chunks: readonly OtlpChunk[]): Buffer {
+    return Buffer.concat(this.parts(signal, chunks));
+  }
+
+  /**
+   * The body for these chunks as the parts to send in order. A protobuf
+   * body is its framing plus the chunks' own buffers: a 1 MiB request needs
+   * no 1 MiB buffer of its own, and the parts stay valid while the chunks
+   * are queued (they are released only once sent or refused).
+   */
+  parts(signal: OtlpSignal, chunks: readonly OtlpChunk[]): Buffer[] {
     const runs: {
       resource: Resource;
       scope: InstrumentationScope;
@@ -44,7 +47,7 @@ export class OtlpRequestEncoder {
       else runs.push({ resource: c.resource, scope: c.scope, data: [c.data] });
     }
     if (this._protocol === 'http/json') {
-      return jsonRequest(
+      const body = jsonRequest(
         signal,
         runs.map((r) => ({
           resource: this._encoded(this._resources, r.resource, resourceJson),
@@ -52,14 +55,14 @@ export class OtlpRequestEncoder {
           data: r.data as string[],
         }))
       );
+      return [body];
     }
-    return protoRequest(
+    return protoRequestParts(
       runs.map((r) => ({
         resource: this._encoded(this._resources, r.resource, resourceMessage),
         scope: this._encoded(this._scopes, r.scope, scopeMessage),
         data: r.data as Buffer[],
-      })),
-      this._body
+      }))
     );
   }
 
