@@ -143,6 +143,36 @@ describe('launcher', () => {
     await emu.shutdown();
   });
 
+  it.each([
+    [undefined, '2'],
+    ['4', '4'],
+  ])(
+    'caps glibc malloc arenas (function sets %s: the extension runs with %s)',
+    async (set, expected) => {
+      const dir = mkdtempSync(join(tmpdir(), 'layer-'));
+      dirs.push(dir);
+      cpSync(dirname(dirname(LAUNCHER)), dir, { recursive: true });
+      const seen = join(dir, 'malloc-arena-max');
+      const bundled = join(dir, 'lambda-telemetry-otel', 'bin', 'node');
+      cpSync(join(NODE22_DIR, 'node'), `${bundled}.real`);
+      writeFileSync(
+        bundled,
+        `#!/bin/sh\nprintf '%s' "$MALLOC_ARENA_MAX" > '${seen}'\nexec "$0.real" "$@"\n`
+      );
+      chmodSync(bundled, 0o755);
+      const { emu, launch } = await launchWith(
+        join(dir, 'extensions', 'lambda-telemetry-otel'),
+        {
+          PATH: '/usr/bin:/bin',
+          ...(set === undefined ? {} : { MALLOC_ARENA_MAX: set }),
+        }
+      );
+      expect(launch.initMs).toBeDefined();
+      expect(readFileSync(seen, 'utf8')).toBe(expected);
+      await emu.shutdown();
+    }
+  );
+
   it('says so in one line when there is no Node at all', () => {
     const res = spawnSync(LAUNCHER, [], {
       env: { PATH: '/nonexistent' },
