@@ -6,9 +6,9 @@
  * queue holds outlives several young-generation collections, so V8 promotes
  * it. Held as objects (record, attributes, times) that was ~600 bytes per
  * record promoted, and the old generation grew by tens of MiB between full
- * collections; as encoded bytes it is what goes on the wire, in a few dozen
- * strings per batch. Export then only assembles a request from chunks, and a
- * retry costs a copy, not a serialization.
+ * collections. Encoded, it is what goes on the wire, in a few dozen pooled
+ * buffers outside the heap per batch. Export then only frames the chunks,
+ * and a retry costs no new serialization.
  *
  * The queue's unit stays the Telemetry API event: a chunk counts the events
  * of its records, and its bytes are the exact encoded size.
