@@ -44,11 +44,16 @@ export async function createOtlpFormat(
     },
     scopeVersion: EXTENSION_VERSION,
   });
+  // A chunk is the smallest thing a request can hold: it must stay well
+  // under the request bounds, or a small MAX_REQUEST_BYTES could not be kept.
   const mapper = new ChunkingMapper(otel, otlp.protocol, {
-    ...DEFAULT_CHUNK_LIMITS,
     maxRecords: Math.min(
       DEFAULT_CHUNK_LIMITS.maxRecords,
       config.export.maxBatchItems
+    ),
+    maxBytes: Math.min(
+      DEFAULT_CHUNK_LIMITS.maxBytes,
+      Math.floor(config.export.maxRequestBytes / 4)
     ),
   });
   if (otlp.logs === undefined && otlp.traces === undefined) {

@@ -98,6 +98,25 @@ describe('each setting, for its effect', () => {
       expect(r.body.length).toBeLessThanOrEqual(2048);
   });
 
+  it('MAX_REQUEST_BYTES: request bodies stay under it (OTLP, many lines in one delivery)', async () => {
+    const { emu, sink } = await start({
+      DISPATCH_FORMAT: 'otlp',
+      [`${P}MAX_REQUEST_BYTES`]: '4096',
+    });
+    const many = Array.from({ length: 60 }, (_, i) => ({
+      atMs: 1,
+      level: 'INFO',
+      message: `${i} ${'y'.repeat(300)}`,
+    }));
+    await emu.launch();
+    for (let i = 0; i < 2; i++) await emu.invoke({ handlerMs: 5, lines: many });
+    await emu.shutdown();
+    expect(sink.requests.length).toBeGreaterThan(10);
+    for (const r of sink.requests)
+      expect(r.body.length).toBeLessThanOrEqual(4096);
+    expect(fnLogs(sink)).toHaveLength(120);
+  });
+
   it('MAX_QUEUE_EVENTS: past it, the oldest are dropped and counted', async () => {
     const port = await freePort();
     const { emu } = await start({
