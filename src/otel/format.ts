@@ -44,16 +44,22 @@ export async function createOtlpFormat(
     },
     scopeVersion: EXTENSION_VERSION,
   });
-  // A chunk is the smallest thing a request can hold: it must stay well
-  // under the request bounds, or a small MAX_REQUEST_BYTES could not be kept.
+  // A chunk is the smallest thing a request holds and the queue drops: it
+  // stays well under the request and queue bounds, or small settings of
+  // those could not be kept (or would drop everything).
   const mapper = new ChunkingMapper(otel, otlp.protocol, {
-    maxRecords: Math.min(
-      DEFAULT_CHUNK_LIMITS.maxRecords,
-      config.export.maxBatchItems
+    maxRecords: Math.max(
+      1,
+      Math.min(
+        DEFAULT_CHUNK_LIMITS.maxRecords,
+        config.export.maxBatchItems,
+        Math.floor(config.queue.maxEvents / 4)
+      )
     ),
     maxBytes: Math.min(
       DEFAULT_CHUNK_LIMITS.maxBytes,
-      Math.floor(config.export.maxRequestBytes / 4)
+      Math.floor(config.export.maxRequestBytes / 4),
+      Math.floor(config.queue.maxBytes / 4)
     ),
   });
   if (otlp.logs === undefined && otlp.traces === undefined) {

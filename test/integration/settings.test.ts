@@ -134,6 +134,26 @@ describe('each setting, for its effect', () => {
     expect(s.overflowDropped).toBe(s.received - 5);
   });
 
+  it('MAX_QUEUE_EVENTS: a small bound holds (OTLP, records queued in chunks)', async () => {
+    const port = await freePort();
+    const { emu } = await start({
+      DISPATCH_FORMAT: 'otlp',
+      DISPATCH_POST_URI: `http://127.0.0.1:${port}`,
+      [`${P}MAX_QUEUE_EVENTS`]: '8',
+      [`${P}RETRY_BASE_MS`]: '5',
+    });
+    await run(emu, 3);
+    const s = ownLogs(emu).find((l) => l.msg === 'shutdown') as {
+      unsent: number;
+      received: number;
+      overflowDropped: number;
+    };
+    // Chunks of at most 8 / 4 = 2 records: what is kept is the newest 7 or 8.
+    expect(s.unsent).toBeGreaterThanOrEqual(6);
+    expect(s.unsent).toBeLessThanOrEqual(8);
+    expect(s.overflowDropped + s.unsent).toBe(s.received);
+  });
+
   it('SHUTDOWN_WAIT_MS: the last report, emitted after SHUTDOWN, is waited for', async () => {
     const { emu, sink } = await start({ [`${P}SHUTDOWN_WAIT_MS`]: '1000' });
     await emu.launch();
