@@ -9,9 +9,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-
-const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
-const SPAN_FLAGS_IS_REMOTE = 0x200;
+import { otlpSpanFlags } from './trace-context.js';
 
 export function logRecordJson(r: ReadableLogRecord): string {
   const ctx = r.spanContext;
@@ -53,23 +51,15 @@ export function spanJson(s: ReadableSpan): string {
       traceId: l.context.traceId,
       spanId: l.context.spanId,
       attributes: attributes(l.attributes),
-      flags: spanFlags(l.context.traceFlags, l.context.isRemote),
+      flags: otlpSpanFlags(l.context.traceFlags, l.context.isRemote),
     })),
     droppedLinksCount: s.droppedLinksCount || undefined,
     status: {
       code: s.status.code || undefined,
       message: s.status.message || undefined,
     },
-    flags: spanFlags(ctx.traceFlags, s.parentSpanContext?.isRemote),
+    flags: otlpSpanFlags(ctx.traceFlags, s.parentSpanContext?.isRemote),
   });
-}
-
-function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
-  return (
-    (traceFlags & 0xff) |
-    SPAN_FLAGS_HAS_IS_REMOTE |
-    (isRemote ? SPAN_FLAGS_IS_REMOTE : 0)
-  );
 }
 
 export function resourceJson(resource: Resource): string {

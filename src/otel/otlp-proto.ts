@@ -13,9 +13,8 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { I32, I64, LEN, ProtoWriter, VARINT } from './protobuf.js';
+import { otlpSpanFlags } from './trace-context.js';
 
-const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
-const SPAN_FLAGS_IS_REMOTE = 0x200;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
 
@@ -127,7 +126,7 @@ export function writeSpan(
     w.hexBytes(l.context.spanId);
     writeAttributes(w, 4, l.attributes);
     w.tag(6, I32);
-    w.fixed32(spanFlags(l.context.traceFlags, l.context.isRemote));
+    w.fixed32(otlpSpanFlags(l.context.traceFlags, l.context.isRemote));
     w.end(link);
   }
   if (s.droppedLinksCount) {
@@ -146,20 +145,11 @@ export function writeSpan(
   }
   w.end(status);
   w.tag(16, I32);
-  w.fixed32(spanFlags(ctx.traceFlags, s.parentSpanContext?.isRemote));
+  w.fixed32(otlpSpanFlags(ctx.traceFlags, s.parentSpanContext?.isRemote));
   w.end(at);
 }
 
-/** The W3C trace flags plus OTLP's "is the parent remote" bits. */
-function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
-  return (
-    (traceFlags & 0xff) |
-    SPAN_FLAGS_HAS_IS_REMOTE |
-    (isRemote ? SPAN_FLAGS_IS_REMOTE : 0)
-  );
-}
-
-export function writeAttributes(
+function writeAttributes(
   w: ProtoWriter,
   field: number,
   attributes: Attributes | undefined

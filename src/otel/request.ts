@@ -23,11 +23,6 @@ export class OtlpRequestEncoder {
 
   constructor(private readonly _protocol: OtlpProtocol) {}
 
-  /** The body for these chunks, in one buffer. */
-  body(signal: OtlpSignal, chunks: readonly OtlpChunk[]): Buffer {
-    return Buffer.concat(this.parts(signal, chunks));
-  }
-
   /**
    * The body for these chunks as the parts to send in order. A protobuf
    * body is its framing plus the chunks' own buffers: a 1 MiB request needs

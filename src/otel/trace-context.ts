@@ -77,3 +77,21 @@ function randomHex(words: number): string {
     if (!zero) return hex;
   }
 }
+
+const SPAN_FLAGS_HAS_IS_REMOTE = 0x100;
+const SPAN_FLAGS_IS_REMOTE = 0x200;
+
+/**
+ * OTLP's Span.flags / Link.flags: the W3C trace flags in the low byte, plus
+ * whether the parent is remote (and that this is known).
+ */
+export function otlpSpanFlags(
+  traceFlags: number,
+  isRemote: boolean | undefined
+): number {
+  return (
+    (traceFlags & 0xff) |
+    SPAN_FLAGS_HAS_IS_REMOTE |
+    (isRemote ? SPAN_FLAGS_IS_REMOTE : 0)
+  );
+}

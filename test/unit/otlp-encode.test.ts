@@ -263,8 +263,8 @@ function decode(protocol: OtlpProtocol, chunks: QueueItem<OtlpChunk>[]) {
     decodeOtlp(
       `/v1/${signal}`,
       CONTENT_TYPE[protocol],
-      Buffer.from(
-        requests.body(
+      Buffer.concat(
+        requests.parts(
           signal,
           chunks.map((c) => c.value).filter((c) => c.signal === signal)
         )

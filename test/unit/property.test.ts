@@ -33,9 +33,11 @@ function decoded(protocol: OtlpProtocol, chunks: readonly OtlpChunk[]) {
     decodeOtlp(
       `/v1/${signal}`,
       CONTENT_TYPE[protocol],
-      requests.body(
-        signal,
-        chunks.filter((c) => c.signal === signal)
+      Buffer.concat(
+        requests.parts(
+          signal,
+          chunks.filter((c) => c.signal === signal)
+        )
       )
     );
   return { logs: of('logs').logs, spans: of('traces').spans };
