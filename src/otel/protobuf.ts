@@ -32,7 +32,7 @@ export class ProtoWriter {
   ensure(more: number): void {
     const need = this.pos + more;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(64, this.buf.length * 2);
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.pos);

@@ -143,6 +143,12 @@ describe('ProtoWriter', () => {
     expect(b.subarray(from).toString('utf8')).toBe(s);
   });
 
+  it('grows from an empty buffer', () => {
+    const w = new ProtoWriter(0);
+    w.string('grows');
+    expect(written(w)).toEqual([5, ...Buffer.from('grows')]);
+  });
+
   it('a malformed hex id still takes its declared length', () => {
     const w = new ProtoWriter(1);
     w.hexBytes('zz34');
