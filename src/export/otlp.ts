@@ -58,8 +58,6 @@ export function createOtlpExporter(
   );
   const json = o.protocol === 'http/json';
   const requests = new OtlpRequestEncoder(o.protocol);
-  const serialize = (signal: OtlpSignal, chunks: readonly OtlpChunk[]) =>
-    requests.parts(signal, chunks);
 
   return {
     channel: (item) => item.signal,
@@ -69,7 +67,7 @@ export function createOtlpExporter(
       // the runtime still initialises keeps that off the first invocation.
       for (const signal of ['logs', 'traces'] as const) {
         const chunks = items.filter((i) => i.signal === signal);
-        if (chunks.length > 0) serialize(signal, chunks);
+        if (chunks.length > 0) requests.parts(signal, chunks);
       }
     },
 
@@ -88,7 +86,7 @@ export function createOtlpExporter(
         };
       let body: Uint8Array | Uint8Array[];
       try {
-        body = serialize(signal, items);
+        body = requests.parts(signal, items);
       } catch (err) {
         return {
           status: 'failure',

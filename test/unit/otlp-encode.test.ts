@@ -7,7 +7,6 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
 import type { QueueItem } from '../../src/pipeline/queue.js';
 import {
@@ -23,8 +22,8 @@ import {
   type OtelMapperOptions,
 } from '../../src/otel/mapper.js';
 import { ProtoWriter } from '../../src/otel/protobuf.js';
-import { OtlpRequestEncoder } from '../../src/otel/request.js';
 import { discard } from '../../src/util/memory.js';
+import { decodeChunks } from '../helpers/otlp.js';
 
 /** Protobuf's varint of a 64-bit two's complement value, by the book. */
 function refVarint(v: bigint): number[] {
@@ -227,11 +226,6 @@ function invocation(status = 'success'): TelemetryEvent[] {
   ];
 }
 
-const CONTENT_TYPE: Record<OtlpProtocol, string> = {
-  'http/protobuf': 'application/x-protobuf',
-  'http/json': 'application/json',
-};
-
 /**
  * Encodes the events; `mapped` is what the mapper handed to the encoder
  * (the very objects, phase span ids being random).
@@ -263,21 +257,11 @@ function encode(
   return { chunks, mapped };
 }
 
-function decode(protocol: OtlpProtocol, chunks: QueueItem<OtlpChunk>[]) {
-  const requests = new OtlpRequestEncoder(protocol);
-  const of = (signal: 'logs' | 'traces') =>
-    decodeOtlp(
-      `/v1/${signal}`,
-      CONTENT_TYPE[protocol],
-      Buffer.concat(
-        requests.parts(
-          signal,
-          chunks.map((c) => c.value).filter((c) => c.signal === signal)
-        )
-      )
-    );
-  return { logs: of('logs').logs, spans: of('traces').spans };
-}
+const decode = (protocol: OtlpProtocol, chunks: QueueItem<OtlpChunk>[]) =>
+  decodeChunks(
+    protocol,
+    chunks.map((c) => c.value)
+  );
 
 /** Span.flags values (field 16, fixed32: tag bytes 0x85 0x01) in the chunks. */
 function spanFlagsIn(chunks: QueueItem<OtlpChunk>[]): number[] {

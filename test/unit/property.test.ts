@@ -7,7 +7,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
 import { parseBatch } from '../../src/lambda/batch.js';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
 import { RawMapper } from '../../src/map/raw.js';
@@ -18,30 +17,8 @@ import {
   type OtlpProtocol,
 } from '../../src/otel/chunks.js';
 import { OtelMapper, type OtelItem } from '../../src/otel/mapper.js';
-import { OtlpRequestEncoder } from '../../src/otel/request.js';
 import { batch } from '../helpers/arbitraries.js';
-
-const CONTENT_TYPE: Record<OtlpProtocol, string> = {
-  'http/protobuf': 'application/x-protobuf',
-  'http/json': 'application/json',
-};
-
-/** Chunks to decoded records, through a real request body. */
-function decoded(protocol: OtlpProtocol, chunks: readonly OtlpChunk[]) {
-  const requests = new OtlpRequestEncoder(protocol);
-  const of = (signal: 'logs' | 'traces') =>
-    decodeOtlp(
-      `/v1/${signal}`,
-      CONTENT_TYPE[protocol],
-      Buffer.concat(
-        requests.parts(
-          signal,
-          chunks.filter((c) => c.signal === signal)
-        )
-      )
-    );
-  return { logs: of('logs').logs, spans: of('traces').spans };
-}
+import { decodeChunks } from '../helpers/otlp.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 
@@ -84,7 +61,7 @@ describe('hostile input, property-based', () => {
         const keep = (c: QueueItem<OtlpChunk>) => chunks.push(c);
         for (const e of events) chunking.map(e, keep);
         chunking.seal(keep);
-        const back = decoded(
+        const back = decodeChunks(
           protocol,
           chunks.map((c) => c.value)
         );
@@ -132,7 +109,7 @@ describe('hostile input, property-based', () => {
     const chunking = new ChunkingMapper(mapper, 'http/protobuf');
     chunking.drain((it) => drained.push(it));
     expect(() =>
-      decoded(
+      decodeChunks(
         'http/protobuf',
         drained.map((c) => c.value)
       )
