@@ -43,7 +43,12 @@ describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
   it('next-invoke (default): an invocation, report included, has left two INVOKEs later, and nothing waits for /next', async () => {
     const h = await start({ DISPATCH_FORMAT: 'otlp' });
     await h.emu.launch();
-    const first = await h.emu.invoke({ handlerMs: 20, lines });
+    // Lambda delivers what is buffered within one buffering timeout (25 ms)
+    // of a thaw: with a shorter handler, invocation 1's report could slip
+    // past invocation 2 into 3 after that INVOKE's dispatch (seen: ~1 run in
+    // 8). The handlers outlast the timeout, as the rule being tested assumes.
+    const handlerMs = 60;
+    const first = await h.emu.invoke({ handlerMs, lines });
     // Its report is emitted only after the extension's /next: not yet sent.
     const spanOf = (rid: string) =>
       h.sink
@@ -52,8 +57,8 @@ describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
           (s) => s.attributes['faas.invocation.id'] === rid && s.kind === 2
         );
     expect(spanOf(first.requestId)).toHaveLength(0);
-    const second = await h.emu.invoke({ handlerMs: 20, lines });
-    const third = await h.emu.invoke({ handlerMs: 20, lines });
+    const second = await h.emu.invoke({ handlerMs, lines });
+    const third = await h.emu.invoke({ handlerMs, lines });
     expect(linesOf(h, first.requestId)).toBe(2);
     expect(spanOf(first.requestId)).toHaveLength(1);
     // The export ran while the handler ran: /next came with runtimeDone.
