@@ -96,8 +96,11 @@ describe('DISPATCH_MIN_BATCH_SIZE', () => {
   it('warns once about a bad value and dispatches with the default 1', async () => {
     const { emu, sink } = await start({ DISPATCH_MIN_BATCH_SIZE: '10abc' });
     await emu.launch();
-    await emu.invoke({ handlerMs: 10, lines });
-    await emu.invoke({ handlerMs: 10, lines });
+    // Handlers longer than the 25 ms buffering timeout: telemetry is
+    // delivered only while thawed, so with 10 ms handlers nothing had
+    // always arrived by the second INVOKE (failed under load).
+    await emu.invoke({ handlerMs: 60, lines });
+    await emu.invoke({ handlerMs: 60, lines });
     expect(sink.requests.length).toBeGreaterThan(0);
     await emu.shutdown();
     const warnings = ownLogs(emu).filter((l) =>
