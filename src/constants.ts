@@ -96,8 +96,27 @@ export const EXTENSION_VERSION = '0.1.0';
 export const DEFAULT_RETRY_BASE_MS = 100;
 export const DEFAULT_RETRY_MAX_MS = 1_000;
 
-/** Records per export request (the batch processors' max_export_batch_size). */
-export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 10_000;
+/**
+ * Records per export request: the SDK batch processors' default
+ * max_export_batch_size. A full batch leaves at once (when the min-batch rule
+ * allows), so records live milliseconds rather than until the next INVOKE.
+ */
+export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
+
+/**
+ * Exports of one signal in flight at once: records handed to an exporter
+ * stay in memory until answered, so this bounds them (with the batch size).
+ */
+export const EXPORTS_IN_FLIGHT_PER_SIGNAL = 4;
+
+/**
+ * At INVOKE, the longest the extension holds `/next` for its exports (ms).
+ * The OTLP exporters cannot be aborted and retry from 1 s on: a receiver
+ * answering 503 must not cost seconds of billed time on every invocation.
+ * An export still running then carries on (it may straddle a freeze) and
+ * its records are accounted for when its result comes.
+ */
+export const DEFAULT_INVOKE_EXPORT_WAIT_MS = 300;
 
 /** Where the configuration file is looked for when our variable names none. */
 export const DEFAULT_CONFIG_FILE = '/var/task/lambda-telemetry-otel.yaml';

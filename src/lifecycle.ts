@@ -9,37 +9,20 @@ import {
   SHUTDOWN_FALLBACK_BUDGET_MS,
   SHUTDOWN_PLAUSIBLE_MAX_MS,
 } from './constants.js';
-import type { BatchExporter } from './export/result.js';
-import type { Mapper } from './map/mapper.js';
+import { FlushPolicy } from './flush-policy.js';
+import { Intake } from './intake.js';
 import {
   createExtensionsApi,
   type ExtensionsApi,
   type NextEvent,
   type RegisterResult,
 } from './lambda/extensions-api.js';
-import {
-  eventType,
-  requestIdOf,
-  type TelemetryEvent,
-} from './lambda/events.js';
-import { createFilter } from './lambda/filter.js';
 import { type Listener, startListener } from './lambda/listener.js';
 import { subscribe } from './lambda/telemetry-api.js';
-import { Dispatcher, dispatchDue } from './pipeline/dispatcher.js';
-import { BoundedQueue } from './pipeline/queue.js';
-import { untilDeadline } from './util/deadline.js';
+import type { Format, TelemetryPipeline } from './pipeline/pipeline.js';
 import type { Logger } from './util/log.js';
 
-/** A dispatch format: how events become items, and who sends them. */
-export interface Format<T> {
-  mapper: Mapper<T>;
-  /** Undefined: nowhere to send (no endpoint); events are discarded. */
-  exporter: BatchExporter<T> | undefined;
-  /** Problems found while setting up, logged once each. */
-  warnings?: string[];
-}
-
-export interface LifecycleDeps<T> {
+export interface LifecycleDeps {
   config: Readonly<Config>;
   /** The launcher's file name: Lambda matches it against /opt/extensions. */
   extensionName: string;
@@ -52,8 +35,9 @@ export interface LifecycleDeps<T> {
   /**
    * Loads the format (mapping and export stack); called once the first
    * `/next` is on its way, so its cost is not part of the extension's init.
+   * Gets the register response (account id, function name).
    */
-  loadFormat: () => Promise<Format<T>>;
+  loadFormat: (registration: RegisterResult | undefined) => Promise<Format>;
   api?: ExtensionsApi;
 }
 
@@ -65,55 +49,54 @@ interface ShutdownRequest {
   deadlineMs: number | undefined;
 }
 
-/** Remembers the last few report ids: enough to know the last one came. */
-const REPORTS_REMEMBERED = 16;
-
-export class Lifecycle<T> {
+export class Lifecycle {
   private readonly _log: Logger;
   private readonly _now: () => number;
   private readonly _api: ExtensionsApi;
-  private readonly _dispatcher: Dispatcher<T>;
-  private _format: Promise<Format<T> | undefined> | undefined;
-  private _mapper: Mapper<T> | undefined;
-  private _discard = false;
-  /** Events that came before the format finished loading. */
-  private _early: TelemetryEvent[] = [];
-  private _earlyDropped = 0;
+  private readonly _intake: Intake;
+  private readonly _policy: FlushPolicy;
+  private _loading: Promise<unknown> | undefined;
+  private _pipeline: TelemetryPipeline | undefined;
   private _listener: Listener | undefined;
   /** What register answered (account id, function name...). */
   registration: RegisterResult | undefined;
-  private _received = 0;
-  private _filtered = 0;
-  private readonly _keep: ReturnType<typeof createFilter>;
-  private _discarded = 0;
-  private _lastInvokeId: string | undefined;
-  /** Between INVOKE and our next /next: the only time we may send (not LMI). */
-  private _invoke: { requestId?: string; deadlineMs: number } | undefined;
-  /** runtimeDone ids seen, for the `end` policy's wait. */
-  private readonly _done: string[] = [];
-  /** platform.logsDropped records, summed. */
-  private _lambdaDropped = 0;
+  /** No pipeline will come (no endpoint, or the format failed to load). */
+  private _discard = false;
   private _reportedDrops = '';
-  private readonly _reports: string[] = [];
-  private _onTelemetry: (() => void) | undefined;
   private _timer: NodeJS.Timeout | undefined;
   private _signal: (req: ShutdownRequest) => void = () => undefined;
   private readonly _signalled: Promise<ShutdownRequest>;
 
-  constructor(private readonly _deps: LifecycleDeps<T>) {
+  constructor(private readonly _deps: LifecycleDeps) {
     this._log = _deps.log;
     this._now = _deps.now ?? Date.now;
     this._api = _deps.api ?? createExtensionsApi(_deps.runtimeApi);
     const { config } = _deps;
-    this._dispatcher = new Dispatcher<T>({
-      queue: new BoundedQueue<T>(config.queue),
-      maxRequestBytes: config.export.maxRequestBytes,
-      maxBatchItems: config.export.maxBatchItems,
+    this._intake = new Intake({
+      filters: config.filters,
+      maxEarlyEvents: config.queue.maxEvents,
       log: this._log,
-      retry: config.retry,
       now: this._now,
     });
-    this._keep = createFilter(config.filters);
+    this._policy = new FlushPolicy({
+      options: {
+        flush: config.flush,
+        managedInstances: config.managedInstances,
+        exportTimeoutMs: config.export.timeoutMs,
+        invokeWaitMs: config.export.invokeWaitMs,
+        shutdownWaitMs: config.shutdownWaitMs,
+      },
+      pipeline: () => this._pipeline,
+      loading: () => this._loading,
+      intake: this._intake,
+      beforeFlush: () => this._reportDrops(),
+      onError: (err) =>
+        this._log.limited('error', 'flush', 'flush failed', {
+          error: errorText(err),
+        }),
+      now: this._now,
+    });
+    this._intake.onDelivery = () => this._policy.onDelivery();
     this._signalled = new Promise((resolve) => {
       this._signal = resolve;
     });
@@ -228,7 +211,7 @@ export class Lifecycle<T> {
         port: config.listener.port,
         maxBytes: config.subscription.maxBytes,
         log,
-        onEvents: (events) => this._receive(events),
+        onEvents: (events) => this._intake.receive(events),
       });
       const outcome = await subscribe({
         runtimeApi: this._deps.runtimeApi,
@@ -258,185 +241,53 @@ export class Lifecycle<T> {
 
   private _afterFirstNext(): void {
     const { config, log } = this._deps;
-    this._format = this._deps.loadFormat().then(
+    this._loading = this._deps.loadFormat(this.registration).then(
       (format) => {
-        const mapper = format.mapper;
-        this._mapper = mapper;
-        if (mapper.release)
-          this._dispatcher.setRelease((items) => mapper.release?.(items));
-        for (const w of format.warnings ?? []) log.warn(w);
-        if (format.exporter === undefined) {
-          this._discard = true;
+        for (const w of format.warnings) log.warn(w);
+        if (format.pipeline === undefined) {
           log.warn(
             'no endpoint is configured (DISPATCH_POST_URI or OTEL_EXPORTER_OTLP_ENDPOINT); telemetry will be discarded'
           );
-        } else {
-          this._dispatcher.setExporter(Promise.resolve(format.exporter));
         }
-        const early = this._early;
-        this._early = [];
-        this._map(early);
-        return format;
+        this._pipeline = format.pipeline;
+        this._discard = format.pipeline === undefined;
+        this._intake.attach(format.pipeline);
       },
       (err: unknown) => {
         log.error('the export stack failed to load; telemetry is discarded', {
           error: errorText(err),
         });
         this._discard = true;
-        this._early = [];
-        return undefined;
+        this._intake.attach(undefined);
       }
     );
     // On Managed Instances no INVOKE ever comes: the timer (and the batch
     // size, checked on receipt) are the only flush triggers. Elsewhere it is
     // the backup for long invocations, and only runs inside one.
-    this._timer = setInterval(() => this._flushIfDue(), config.flushIntervalMs);
+    this._timer = setInterval(() => this._policy.tick(), config.flushIntervalMs);
     this._timer.unref();
-  }
-
-  /**
-   * One pass over a delivery, each event parsed as it is read (batch.ts):
-   * count, filter, note what the lifecycle waits for, then map.
-   */
-  private _receive(batch: Iterable<TelemetryEvent>): void {
-    const keep = this._keep;
-    const mapper = this._discard ? undefined : this._mapper;
-    for (const event of batch) {
-      this._received++;
-      if (keep && !keep(event)) {
-        this._filtered++;
-        continue;
-      }
-      this._note(event);
-      if (this._discard) this._discarded++;
-      else if (mapper === undefined) this._early.push(event);
-      else this._mapOne(mapper, event);
-    }
-    if (mapper !== undefined) mapper.seal(this._enqueue);
-    // The format is still loading (only at the very start): early events
-    // are held within the queue's event bound.
-    const over = this._early.length - this._deps.config.queue.maxEvents;
-    if (over > 0) {
-      this._early.splice(0, over);
-      this._earlyDropped += over;
-    }
-    this._onTelemetry?.();
-    if (this._deps.config.managedInstances) this._flushIfDue();
-  }
-
-  /** What the lifecycle itself waits for or reports. */
-  private _note(event: TelemetryEvent): void {
-    const type = eventType(event);
-    if (type === 'platform.report' || type === 'platform.runtimeDone') {
-      const id = requestIdOf(event);
-      const seen = type === 'platform.report' ? this._reports : this._done;
-      if (id !== undefined) {
-        seen.push(id);
-        if (seen.length > REPORTS_REMEMBERED) seen.shift();
-      }
-    } else if (type === 'platform.logsDropped') {
-      const n = (event.record as { droppedRecords?: unknown } | null)
-        ?.droppedRecords;
-      if (typeof n === 'number' && Number.isFinite(n)) this._lambdaDropped += n;
-    }
-  }
-
-  private readonly _enqueue = (
-    item: Parameters<Dispatcher<T>['enqueue']>[0]
-  ): void => this._dispatcher.enqueue(item);
-
-  private _map(events: TelemetryEvent[]): void {
-    if (this._discard || this._mapper === undefined) {
-      this._discarded += events.length;
-      return;
-    }
-    for (const event of events) this._mapOne(this._mapper, event);
-    this._mapper.seal(this._enqueue);
-  }
-
-  private _mapOne(mapper: Mapper<T>, event: TelemetryEvent): void {
-    try {
-      mapper.map(event, this._enqueue);
-    } catch (err) {
-      this._discarded++;
-      this._log.limited(
-        'error',
-        'map',
-        'an event could not be mapped; skipped',
-        {
-          type: eventType(event),
-          error: errorText(err),
-        }
-      );
-    }
-  }
-
-  /** Events received and not yet sent, wherever they wait. */
-  private _waitingEvents(): number {
-    return (
-      this._dispatcher.queuedEvents +
-      (this._mapper?.pendingEvents ?? 0) +
-      this._early.length
-    );
-  }
-
-  private _flushIfDue(): void {
-    const { config } = this._deps;
-    // Outside an invocation we may be frozen at any moment: a request must
-    // never be left half-sent across a freeze.
-    if (!config.managedInstances && this._invoke === undefined) return;
-    if (!dispatchDue(this._waitingEvents(), config.dispatch.minBatchSize)) {
-      return;
-    }
-    const deadlineMs = Math.min(
-      this._now() + config.export.timeoutMs,
-      this._invoke?.deadlineMs ?? Number.POSITIVE_INFINITY
-    );
-    this._flush(deadlineMs, false).catch((err: unknown) =>
-      this._log.limited('error', 'flush', 'flush failed', {
-        error: errorText(err),
-      })
-    );
-  }
-
-  /**
-   * Waits (bounded) for the format to load so early events are mapped, then
-   * sends the queue. `drain` releases what the mapper holds back first.
-   */
-  private async _flush(deadlineMs: number, drain: boolean): Promise<void> {
-    if (this._format !== undefined && this._mapper === undefined) {
-      await untilDeadline(this._format, deadlineMs, this._now);
-    }
-    if (drain && this._mapper !== undefined) {
-      this._mapper.drain(this._enqueue);
-    }
-    this._reportDrops();
-    await this._dispatcher.flush({
-      deadlineMs,
-      // SHUTDOWN is the last chance: retry until its deadline.
-      ...(drain ? { attempts: Number.POSITIVE_INFINITY } : {}),
-    });
   }
 
   /**
    * Puts the drop counts into the stream itself whenever they changed, so
    * the backend learns what is missing (no anchor does this).
    */
-  private _reportDrops(): boolean {
-    const s = this._dispatcher.stats;
+  private _reportDrops(): void {
+    const p = this._pipeline;
+    if (p === undefined) return;
+    const s = p.stats;
     const counts = {
-      queueOverflow: s.overflowEvents + this._earlyDropped,
+      queueOverflow: s.overflowEvents + this._intake.earlyDropped,
       rejected: s.rejectedEvents,
-      lambdaDropped: this._lambdaDropped,
+      lambdaDropped: this._intake.lambdaDropped,
     };
     if (counts.queueOverflow + counts.rejected + counts.lambdaDropped === 0) {
-      return false;
+      return;
     }
     const key = JSON.stringify(counts);
-    if (key === this._reportedDrops || this._mapper === undefined) return false;
+    if (key === this._reportedDrops) return;
     this._reportedDrops = key;
-    this._mapper.reportDrops(counts, this._enqueue);
-    return true;
+    p.reportDrops(counts);
   }
 
   private async _onInvoke(
@@ -449,40 +300,12 @@ export class Lifecycle<T> {
       typeof event.deadlineMs === 'number' && event.deadlineMs > now
         ? event.deadlineMs - DEADLINE_MARGIN_MS
         : now + config.export.timeoutMs;
-    this._lastInvokeId = event.requestId;
-    this._invoke = {
-      ...(event.requestId !== undefined ? { requestId: event.requestId } : {}),
-      deadlineMs: fnDeadline,
-    };
-    this._mapper?.noteInvoke(event.requestId, event.invokedFunctionArn);
-    try {
-      const rid = event.requestId;
-      if (config.flush === 'end' && rid !== undefined) {
-        // Wait for this invocation's runtimeDone (and the lines before it),
-        // then send before /next: the data leaves before the freeze.
-        await this._waitFor(() => this._done.includes(rid), fnDeadline);
-      }
-      // `next-invoke`: the export runs while the handler runs (the seed's
-      // behaviour), shipping what came since the last INVOKE.
-      if (dispatchDue(this._waitingEvents(), config.dispatch.minBatchSize)) {
-        await this._flush(
-          Math.min(this._now() + config.export.timeoutMs, fnDeadline),
-          false
-        );
-      }
-    } catch (err) {
-      this._log.limited('error', 'flush', 'flush failed', {
-        error: errorText(err),
-      });
-    } finally {
-      this._invoke = undefined;
-      // Nothing may stay half-sent across the freeze that may follow /next.
-      await this._dispatcher.settle(fnDeadline);
-    }
+    this._pipeline?.noteInvoke(event.requestId, event.invokedFunctionArn);
+    await this._policy.onInvoke(event.requestId, fnDeadline);
   }
 
   private async _shutdown(req: ShutdownRequest): Promise<ExitCode> {
-    const { config, log } = this._deps;
+    const { log } = this._deps;
     const received = this._now();
     const plausible =
       typeof req.deadlineMs === 'number' &&
@@ -493,74 +316,32 @@ export class Lifecycle<T> {
         ? (req.deadlineMs as number)
         : received + SHUTDOWN_FALLBACK_BUDGET_MS) - DEADLINE_MARGIN_MS;
     clearInterval(this._timer);
-
     if (this._listener !== undefined && !this._discard) {
-      // The last invocation's platform.report is emitted only after we
-      // called /next, so it usually arrives now. Wait for it, bounded by a
-      // share of the budget so the flush keeps the rest.
-      const waitUntil = Math.min(
-        received + config.shutdownWaitMs,
-        received + (deadline - received) / 2
-      );
-      await this._waitForLateTelemetry(waitUntil);
-      // Whatever arrives while a flush runs gets another pass, in time.
-      let before = -1;
-      do {
-        const sentBefore = this._dispatcher.stats.sentEvents;
-        if (sentBefore === before) break;
-        before = sentBefore;
-        await this._flush(deadline, true);
-      } while (this._waitingEvents() > 0 && this._now() < deadline);
-      // Drops found by the last flush are told too, if time allows.
-      if (this._reportDrops() && this._now() < deadline) {
-        await this._dispatcher.flush({ deadlineMs: deadline });
-      }
+      await this._policy.onShutdown(deadline, received);
     }
+    const p = this._pipeline;
+    const unsent = p?.waitingEvents ?? this._intake.earlyEvents;
+    const inFlight = p?.inFlightEvents ?? 0;
+    await p?.shutdown(deadline);
     await this._close();
-    const s = this._dispatcher.stats;
+    const s = p?.stats;
     log.info('shutdown', {
       reason: req.reason,
-      received: this._received,
-      filtered: this._filtered,
-      sent: s.sentEvents,
-      unsent: this._dispatcher.queuedEvents,
-      overflowDropped: s.overflowEvents,
-      rejected: s.rejectedEvents,
-      discarded: this._discarded + (this._mapper?.discardedEvents ?? 0),
-      overflowBeforeLoad: this._earlyDropped,
-      lambdaDropped: this._lambdaDropped,
-      retries: s.retryableFailures,
-      aborted: s.aborted,
+      received: this._intake.received,
+      filtered: this._intake.filtered,
+      sent: s?.sentEvents ?? 0,
+      unsent,
+      lostInFlight: inFlight,
+      overflowDropped: s?.overflowEvents ?? 0,
+      rejected: s?.rejectedEvents ?? 0,
+      discarded: this._intake.discarded + (s?.discardedEvents ?? 0),
+      overflowBeforeLoad: this._intake.earlyDropped,
+      lambdaDropped: this._intake.lambdaDropped,
+      failedExports: s?.failedExports ?? 0,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
       ...memoryFigures(),
     });
     return 0;
-  }
-
-  private _waitForLateTelemetry(untilMs: number): Promise<void> {
-    return this._waitFor(
-      () =>
-        this._lastInvokeId === undefined ||
-        this._reports.includes(this._lastInvokeId),
-      untilMs
-    );
-  }
-
-  /** Resolves when `done()` holds after some telemetry, or at `untilMs`. */
-  private _waitFor(done: () => boolean, untilMs: number): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(finish, Math.max(0, untilMs - this._now()));
-      this._onTelemetry = () => {
-        if (done()) finish();
-      };
-      function finish(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    }).finally(() => {
-      this._onTelemetry = undefined;
-    });
   }
 
   private async _close(): Promise<void> {

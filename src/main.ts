@@ -8,8 +8,9 @@ import {
   loadConfig,
 } from './config/config.js';
 import { EXTENSION_NAME } from './constants.js';
-import { type Format, Lifecycle } from './lifecycle.js';
-import { RawMapper } from './map/raw.js';
+import type { RegisterResult } from './lambda/extensions-api.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Format } from './pipeline/pipeline.js';
 import { createLogger } from './util/log.js';
 import { keepYoungGenerationSmall } from './util/memory.js';
 
@@ -61,37 +62,32 @@ async function main(): Promise<number> {
     })
   );
 
+  // The OTLP exporters read OTEL_EXPORTER_OTLP_* from the environment
+  // whatever they are given (ecosystem.md B.2b), and an extension inherits
+  // the function's: often another vendor's endpoint and key. The
+  // configuration has read what it needs; nothing else may see them.
+  dropStandardOtelVariables(process.env);
+
   // Both formats load after the first /next: none of the mapping and
-  // encoding is needed to register, and init is what every cold start pays.
-  const importFormat = async (): Promise<Format<unknown>> => {
-    if (config.dispatch.format === 'raw') {
-      const postUri = config.dispatch.postUri;
-      if (postUri === undefined)
-        return { mapper: new RawMapper(), exporter: undefined };
-      const { createRawJsonExporter } = await import('./export/raw-json.js');
-      return {
-        mapper: new RawMapper(),
-        exporter: createRawJsonExporter({
-          url: postUri,
-          timeoutMs: config.export.timeoutMs,
-          maxRequestBytes: config.export.maxRequestBytes,
-        }),
-      } as Format<unknown>;
-    }
-    const { createOtlpFormat } = await import('./otel/format.js');
-    return (await createOtlpFormat(
-      config,
-      lifecycle.registration
-    )) as Format<unknown>;
-  };
-  const loadFormat = async (): Promise<Format<unknown>> => {
-    const format = await importFormat();
+  // export stack is needed to register, and init is what every cold start
+  // pays.
+  const loadFormat = async (
+    registration: RegisterResult | undefined
+  ): Promise<Format> => {
+    const format =
+      config.dispatch.format === 'raw'
+        ? await (await import('./formats/raw.js')).createRawFormat(config, log)
+        : await (await import('./formats/otlp.js')).createOtlpFormat(
+            config,
+            registration,
+            log
+          );
     // After the modules have loaded: see memory.ts for why here.
     keepYoungGenerationSmall();
     return format;
   };
 
-  const lifecycle: Lifecycle<unknown> = new Lifecycle<unknown>({
+  const lifecycle = new Lifecycle({
     config,
     extensionName: process.argv[2] || EXTENSION_NAME,
     runtimeApi,
@@ -103,6 +99,18 @@ async function main(): Promise<number> {
   process.once('SIGTERM', () => lifecycle.requestShutdown('SIGTERM'));
   process.once('SIGINT', () => lifecycle.requestShutdown('SIGINT'));
   return lifecycle.run();
+}
+
+/**
+ * Removes the standard OpenTelemetry SDK variables (`OTEL_*`) from this
+ * process's environment, in place. Called once the configuration has read
+ * them: the exporters and SDK parts built later must not merge in the
+ * function's headers, timeout, compression or certificates.
+ */
+export function dropStandardOtelVariables(env: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('OTEL_')) delete env[key];
+  }
 }
 
 main().then(

@@ -10,6 +10,7 @@ import {
   DEFAULT_CONFIG_FILE,
   DEFAULT_EXPORT_TIMEOUT_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_INVOKE_EXPORT_WAIT_MS,
   DEFAULT_MAX_EXPORT_BATCH_SIZE,
   DEFAULT_MAX_LOG_CHARS,
   DEFAULT_MAX_QUEUE_BYTES,
@@ -106,7 +107,16 @@ export interface Config {
     maxBodyChars: number;
   };
   queue: { maxEvents: number; maxBytes: number };
-  export: { timeoutMs: number; maxRequestBytes: number; maxBatchItems: number };
+  export: {
+    /** One export's whole budget, retries included (ms). */
+    timeoutMs: number;
+    /** Raw format: one request body stays under this (bytes). */
+    maxRequestBytes: number;
+    /** Records (or spans, or raw events) per export request. */
+    maxBatchItems: number;
+    /** At INVOKE, how long /next may wait for exports (ms). */
+    invokeWaitMs: number;
+  };
   flush: FlushPolicy;
   flushIntervalMs: number;
   retry: { baseMs: number; maxMs: number };
@@ -420,6 +430,13 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
         ours('MAX_EXPORT_BATCH_SIZE'),
         DEFAULT_MAX_EXPORT_BATCH_SIZE,
         1
+      ),
+      invokeWaitMs: int(
+        nameOf('INVOKE_EXPORT_WAIT_MS'),
+        ours('INVOKE_EXPORT_WAIT_MS'),
+        DEFAULT_INVOKE_EXPORT_WAIT_MS,
+        0,
+        600_000
       ),
     },
     flush,

@@ -1,37 +1,28 @@
 /**
- * DISPATCH_FORMAT=otlp: log records and spans over OTLP/HTTP. The records
- * arrive already encoded, in chunks (otel/chunks.ts); a request is those
- * chunks under their resource and scope, sent by our own small transport
- * (http-post.ts).
+ * The official OTLP/HTTP exporters, built with every option explicit:
+ * `@opentelemetry/exporter-logs-otlp-proto` / `-http` and their trace
+ * siblings. They serialize, compress, send over node:http(s) with a
+ * keep-alive agent and retry (429/502/503/504 and network errors: from 1 s,
+ * x1.5, up to 5 retries within `timeoutMillis`, Retry-After honoured;
+ * ecosystem.md B.2).
  *
- * Why not the OTLP exporters' own transport: it reads the function's
- * inherited OTEL_EXPORTER_OTLP_* variables behind our back, has no per-call
- * deadline (its timeout is fixed at construction) and retries on its own
- * schedule (ecosystem.md B.2). Here every option is explicit and every
- * request ends by the deadline the lifecycle passes down.
+ * They also read the process's OTEL_EXPORTER_OTLP_* variables whatever they
+ * are given (ecosystem.md B.2b): the extension's entry removes those from
+ * its own environment once the configuration has read them (main.ts), so
+ * the function's headers, timeout and compression never reach our endpoint.
  */
-import type { OtlpChunk, OtlpProtocol, OtlpSignal } from '../otel/chunks.js';
-import { OtlpRequestEncoder } from '../otel/request.js';
-import { createPostClient } from './http-post.js';
-import type { BatchExporter, ExportResult } from './result.js';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { LogRecordExporter } from '@opentelemetry/sdk-logs';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 
-/**
- * node:zlib loads only when gzip is configured; like every built-in module
- * after the first /next it is reached through getBuiltinModule, not an ES
- * module import (whose namespace set-up costs memory, see util/http.ts).
- */
-function gzip(body: Uint8Array): Promise<Buffer> {
-  const zlib = process.getBuiltinModule(
-    'node:zlib'
-  ) as typeof import('node:zlib');
-  return new Promise((resolve, reject) =>
-    zlib.gzip(body, (err, out) => (err ? reject(err) : resolve(out)))
-  );
-}
-
-export type { OtlpProtocol, OtlpSignal };
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpSignal = 'logs' | 'traces';
 
 export interface SignalTarget {
+  /** The full per-signal URL (…/v1/logs, …/v1/traces). */
   url: string;
   headers: Readonly<Record<string, string>>;
 }
@@ -41,91 +32,46 @@ export interface OtlpExporterOptions {
   traces: SignalTarget | undefined;
   protocol: OtlpProtocol;
   compression: 'gzip' | 'none';
+  /** The exporter's whole budget for one export, retries included (ms). */
   timeoutMs: number;
-  /** One request body (before compression) stays under this. */
-  maxRequestBytes: number;
+  /** Requests of one signal in flight at once (past it export() fails). */
+  concurrencyLimit: number;
   /** Extra CA certificates (PEM), on top of Node's defaults. */
   ca: readonly string[];
-  now?: () => number;
 }
 
-export function createOtlpExporter(
-  o: OtlpExporterOptions
-): BatchExporter<OtlpChunk> {
-  const now = o.now ?? Date.now;
-  const client = createPostClient(
-    o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}
-  );
+export interface OtlpExporters {
+  logs?: LogRecordExporter;
+  traces?: SpanExporter;
+}
+
+/** One exporter per signal that has an endpoint; none for the others. */
+export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
   const json = o.protocol === 'http/json';
-  const requests = new OtlpRequestEncoder(o.protocol);
-
-  return {
-    channel: (item) => item.signal,
-
-    warmUp(items) {
-      // The first request of a process runs cold code; assembling one while
-      // the runtime still initialises keeps that off the first invocation.
-      for (const signal of ['logs', 'traces'] as const) {
-        const chunks = items.filter((i) => i.signal === signal);
-        if (chunks.length > 0) requests.parts(signal, chunks);
-      }
+  const base = (target: SignalTarget) => ({
+    url: target.url,
+    headers: { ...target.headers },
+    compression: o.compression as never,
+    timeoutMillis: o.timeoutMs,
+    concurrencyLimit: o.concurrencyLimit,
+    // Passing `ca` replaces Node's store: the defaults are added back.
+    httpAgentOptions: {
+      keepAlive: true,
+      ...(o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}),
     },
-
-    async export(items, deadlineMs, abort): Promise<ExportResult> {
-      const signal = items[0]?.signal;
-      if (signal === undefined) return { status: 'success' };
-      const target = o[signal];
-      if (target === undefined) {
-        return { status: 'failure', reason: `no ${signal} endpoint` };
-      }
-      const budget = Math.min(o.timeoutMs, deadlineMs - now());
-      if (budget <= 0)
-        return {
-          status: 'retryable',
-          reason: 'no time left before the deadline',
-        };
-      let body: Uint8Array | Uint8Array[];
-      try {
-        body = requests.parts(signal, items);
-      } catch (err) {
-        return {
-          status: 'failure',
-          reason: `could not serialize ${signal}: ${String(err).slice(0, 200)}`,
-        };
-      }
-      // Backends refuse bodies of a few MiB: the dispatcher halves the batch.
-      let length = 0;
-      for (const part of body) length += part.length;
-      if (length > o.maxRequestBytes && items.length > 1) {
-        return { status: 'too-large' };
-      }
-      const headers: Record<string, string> = {
-        ...target.headers,
-        'content-type': json ? 'application/json' : 'application/x-protobuf',
-      };
-      if (o.compression === 'gzip') {
-        body = await gzip(Buffer.concat(body));
-        headers['content-encoding'] = 'gzip';
-      }
-      const left = Math.min(o.timeoutMs, deadlineMs - now());
-      if (left <= 0)
-        return {
-          status: 'retryable',
-          reason: 'no time left before the deadline',
-        };
-      const timeout = AbortSignal.timeout(left);
-      return client.post(
-        target.url,
-        headers,
-        body,
-        abort ? AbortSignal.any([timeout, abort]) : timeout
-      );
-    },
-
-    async shutdown() {
-      client.close();
-    },
-  };
+  });
+  const out: OtlpExporters = {};
+  if (o.logs) {
+    out.logs = json
+      ? new JsonLogExporter(base(o.logs))
+      : new ProtoLogExporter(base(o.logs));
+  }
+  if (o.traces) {
+    out.traces = json
+      ? new JsonTraceExporter(base(o.traces))
+      : new ProtoTraceExporter(base(o.traces));
+  }
+  return out;
 }
 
 /** Node's CA store including NODE_EXTRA_CA_CERTS (passing `ca` replaces it). */

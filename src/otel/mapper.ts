@@ -10,15 +10,23 @@
 import {
   type AnyValue,
   type Attributes,
+  type Logger as OtelLogger,
+  ROOT_CONTEXT,
   SeverityNumber,
   type SpanContext,
+  trace,
 } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  type LogRecordLimits,
+  type LogRecordProcessor,
+  LoggerProvider,
+} from '@opentelemetry/sdk-logs';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { eventType, type TelemetryEvent } from '../lambda/events.js';
 import type { DropReport } from '../map/mapper.js';
+import { EVENT_COUNT_KEY, setSpanEventCount } from '../pipeline/event-count.js';
 import { parseLogRecord, platformLine } from './logs.js';
 import { buildResource } from './resource.js';
 import {
@@ -37,17 +45,15 @@ import {
 import { SpanAssembler } from './spans.js';
 import { parseTimeMs, toHrTime } from './time.js';
 
-export type OtelItem =
-  | { signal: 'logs'; record: ReadableLogRecord }
-  | { signal: 'traces'; span: ReadableSpan };
-
-/** A record or span, and the Telemetry API events it stands for. */
-export interface Mapped<T> {
-  value: T;
-  events: number;
-}
-
-export type EmitMapped = (item: Mapped<OtelItem>) => void;
+/**
+ * The SDK's record model and limits (OpenTelemetry logs SDK spec,
+ * LogRecordLimits): at most 128 attributes per record, values of any length
+ * (a log body is cut by `maxBodyChars` instead).
+ */
+export const LOG_RECORD_LIMITS: Required<LogRecordLimits> = {
+  attributeCountLimit: 128,
+  attributeValueLengthLimit: Number.POSITIVE_INFINITY,
+};
 
 export interface OtelMapperOptions {
   functionName: string;
@@ -60,19 +66,25 @@ export interface OtelMapperOptions {
   /** Signals that have an endpoint; the others are counted as discarded. */
   signals: { logs: boolean; traces: boolean };
   scopeVersion: string;
+  /**
+   * Receives every log record (through the SDK's LoggerProvider) and every
+   * finished span: our batching processor, or a test's recorder.
+   */
+  processor: LogRecordProcessor & Pick<SpanProcessor, 'onEnd'>;
   now?: () => number;
 }
 
 /**
- * The mapping itself; ChunkingMapper (chunks.ts) encodes what it emits and
- * is what the lifecycle sees.
+ * The mapping itself: log records are emitted through an SDK `Logger` (one
+ * `LoggerProvider` with our resource), spans are built whole (X-Ray ids,
+ * which the SDK `Tracer` cannot take) and handed to the processor's `onEnd`.
  */
 export class OtelMapper {
   private _resource: Resource;
   private readonly _scope: InstrumentationScope;
   private readonly _spans: SpanAssembler;
   private readonly _now: () => number;
-  private _out: EmitMapped = () => undefined;
+  private _logger: OtelLogger;
   /** The invocation between platform.start and runtimeDone (not on LMI). */
   private _active: string | undefined;
   private _lastTimeMs = 0;
@@ -82,6 +94,7 @@ export class OtelMapper {
     this._now = _o.now ?? Date.now;
     this._resource = buildResource(_o.resourceAttributes);
     this._scope = { name: 'lambda-telemetry-otel', version: _o.scopeVersion };
+    this._logger = this._newLogger();
     this._spans = new SpanAssembler(
       {
         functionName: _o.functionName,
@@ -93,9 +106,24 @@ export class OtelMapper {
           this._discarded += events;
           return;
         }
-        this._out({ value: { signal: 'traces', span }, events });
+        setSpanEventCount(span, events);
+        this._o.processor.onEnd(span);
       }
     );
+  }
+
+  /**
+   * A LoggerProvider's resource is fixed: when Lambda tells the instance id
+   * (faas.instance), a new provider takes over, with the same processor.
+   * The old one is not shut down: that would shut the shared processor.
+   */
+  private _newLogger(): OtelLogger {
+    const provider = new LoggerProvider({
+      resource: this._resource,
+      logRecordLimits: LOG_RECORD_LIMITS,
+      processors: [this._o.processor],
+    });
+    return provider.getLogger(this._scope.name, this._scope.version);
   }
 
   get pendingEvents(): number {
@@ -113,8 +141,7 @@ export class OtelMapper {
     if (requestId !== undefined) this._spans.noteInvoke(requestId, invokedArn);
   }
 
-  map(event: TelemetryEvent, out: EmitMapped): void {
-    this._out = out;
+  map(event: TelemetryEvent): void {
     const type = eventType(event);
     const observedMs = this._now();
     const timeMs = parseTimeMs(event.time) ?? observedMs;
@@ -143,6 +170,7 @@ export class OtelMapper {
         this._o.resourceAttributes,
         record.instanceId
       );
+      this._logger = this._newLogger();
     }
     // The context must be read before the report closes the span.
     const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
@@ -207,13 +235,13 @@ export class OtelMapper {
     });
   }
 
-  drain(out: EmitMapped): void {
-    this._out = out;
+  /** SHUTDOWN: hands over every span still waiting for its report. */
+  drain(): void {
     this._spans.drain(this._now());
   }
 
-  reportDrops(counts: DropReport, out: EmitMapped): void {
-    this._out = out;
+  /** A WARN record with the drop counts; it stands for no event. */
+  reportDrops(counts: DropReport): void {
     const now = this._now();
     this._emitLog({
       body: `lambda-telemetry-otel dropped telemetry: ${counts.queueOverflow} events on queue overflow, ${counts.rejected} refused by the receiver, ${counts.lambdaDropped} records dropped by Lambda`,
@@ -295,18 +323,16 @@ export class OtelMapper {
       timeMs = this._lastTimeMs + 0.001;
     }
     this._lastTimeMs = timeMs;
-    const record: ReadableLogRecord = {
-      hrTime: toHrTime(timeMs),
-      hrTimeObserved: toHrTime(l.observedMs),
-      ...(l.ctx ? { spanContext: l.ctx } : {}),
+    let context = ROOT_CONTEXT.setValue(EVENT_COUNT_KEY, l.events);
+    if (l.ctx) context = trace.setSpanContext(context, l.ctx);
+    this._logger.emit({
+      timestamp: toHrTime(timeMs),
+      observedTimestamp: toHrTime(l.observedMs),
       ...(l.severityText ? { severityText: l.severityText } : {}),
       ...(l.severityNumber ? { severityNumber: l.severityNumber } : {}),
       body,
-      resource: this._resource,
-      instrumentationScope: this._scope,
       attributes: l.attributes as Attributes,
-      droppedAttributesCount: 0,
-    };
-    this._out({ value: { signal: 'logs', record }, events: l.events });
+      context,
+    });
   }
 }

@@ -98,10 +98,10 @@ describe('each setting, for its effect', () => {
       expect(r.body.length).toBeLessThanOrEqual(2048);
   });
 
-  it('MAX_REQUEST_BYTES: request bodies stay under it (OTLP, many lines in one delivery)', async () => {
+  it('MAX_EXPORT_BATCH_SIZE: a delivery larger than a batch leaves in full batches, all of it (OTLP)', async () => {
     const { emu, sink } = await start({
       DISPATCH_FORMAT: 'otlp',
-      [`${P}MAX_REQUEST_BYTES`]: '4096',
+      [`${P}MAX_EXPORT_BATCH_SIZE`]: '7',
     });
     const many = Array.from({ length: 60 }, (_, i) => ({
       atMs: 1,
@@ -111,9 +111,12 @@ describe('each setting, for its effect', () => {
     await emu.launch();
     for (let i = 0; i < 2; i++) await emu.invoke({ handlerMs: 5, lines: many });
     await emu.shutdown();
-    expect(sink.requests.length).toBeGreaterThan(10);
-    for (const r of sink.requests)
-      expect(r.body.length).toBeLessThanOrEqual(4096);
+    const { decodeOtlp } = await import('../../src/emulator/otlp-decode.js');
+    for (const r of sink.requests) {
+      const d = decodeOtlp(r.path, String(r.headers['content-type']), r.body);
+      expect(d.logs.length + d.spans.length).toBeLessThanOrEqual(7);
+    }
+    expect(sink.requests.length).toBeGreaterThan(120 / 7);
     expect(fnLogs(sink)).toHaveLength(120);
   });
 

@@ -65,9 +65,17 @@ const rows: Row[] = [
     '12',
   ],
   [
+    `${P}INVOKE_EXPORT_WAIT_MS`,
+    (c) => c.export.invokeWaitMs,
+    300,
+    '0',
+    0,
+    '-1',
+  ],
+  [
     `${P}MAX_EXPORT_BATCH_SIZE`,
     (c) => c.export.maxBatchItems,
-    10_000,
+    512,
     '500',
     500,
     '0',

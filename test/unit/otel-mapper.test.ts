@@ -1,12 +1,8 @@
 import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
-import {
-  type Mapped,
-  OtelMapper,
-  type OtelItem,
-  type OtelMapperOptions,
-} from '../../src/otel/mapper.js';
+import { OtelMapper, type OtelMapperOptions } from '../../src/otel/mapper.js';
+import { type Mapped, type OtelItem, recorder } from '../helpers/recorder.js';
 
 const RID = 'aaaaaaaa-1111-4222-8333-944445555666';
 const RID2 = 'bbbbbbbb-1111-4222-8333-944445555666';
@@ -17,6 +13,7 @@ const SPAN_ID = '1a2b3c4d5e6f7a8b';
 function mapper(over: Partial<OtelMapperOptions> = {}) {
   const items: Mapped<OtelItem>[] = [];
   const m = new OtelMapper({
+    processor: recorder(items),
     functionName: 'fn',
     resourceAttributes: { 'service.name': 'fn' },
     managedInstances: false,
@@ -28,7 +25,7 @@ function mapper(over: Partial<OtelMapperOptions> = {}) {
     ...over,
   });
   const feed = (...events: TelemetryEvent[]) => {
-    for (const e of events) m.map(e, (i) => items.push(i));
+    for (const e of events) m.map(e);
   };
   const spans = () =>
     items.flatMap((i) => (i.value.signal === 'traces' ? [i.value.span] : []));
@@ -40,7 +37,7 @@ function mapper(over: Partial<OtelMapperOptions> = {}) {
     feed,
     spans,
     logs,
-    drain: () => m.drain((i) => items.push(i)),
+    drain: () => m.drain(),
   };
 }
 

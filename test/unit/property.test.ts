@@ -1,24 +1,64 @@
 /**
  * Property-based: over 10,000 generated batches mixing good events and
  * hostile ones (wrong types, huge strings, deep nesting, any unicode), the
- * reader, the OpenTelemetry mapping and the OTLP encoders never throw, every
- * good function line becomes exactly one log record, and the encoded
- * requests decode (independent decoder) to exactly the records mapped.
+ * reader, the OpenTelemetry mapping (through the SDK's LoggerProvider) and
+ * the official OTLP serializers never throw, every good function line
+ * becomes exactly one log record, and the serialized requests decode
+ * (independent decoder) to exactly the records mapped.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBatch } from '../../src/lambda/batch.js';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
 import { RawMapper } from '../../src/map/raw.js';
-import type { QueueItem } from '../../src/pipeline/queue.js';
 import {
-  ChunkingMapper,
-  type OtlpChunk,
-  type OtlpProtocol,
-} from '../../src/otel/chunks.js';
-import { OtelMapper, type OtelItem } from '../../src/otel/mapper.js';
+  JsonLogsSerializer,
+  JsonTraceSerializer,
+  ProtobufLogsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
+import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
+import { OtelMapper } from '../../src/otel/mapper.js';
 import { batch } from '../helpers/arbitraries.js';
-import { decodeChunks } from '../helpers/otlp.js';
+import { type Mapped, type OtelItem, recorder } from '../helpers/recorder.js';
+
+type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** Through the official serializers, then the independent decoder. */
+function roundTrip(protocol: OtlpProtocol, items: OtelItem[]) {
+  const logs = items.flatMap((o) => (o.signal === 'logs' ? [o.record] : []));
+  const spans = items.flatMap((o) => (o.signal === 'traces' ? [o.span] : []));
+  const json = protocol === 'http/json';
+  const type = json ? 'application/json' : 'application/x-protobuf';
+  const body = (bytes: Uint8Array | undefined) => Buffer.from(bytes ?? []);
+  return {
+    logs:
+      logs.length === 0
+        ? []
+        : decodeOtlp(
+            '/v1/logs',
+            type,
+            body(
+              (json ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(
+                logs
+              )
+            )
+          ).logs,
+    spans:
+      spans.length === 0
+        ? []
+        : decodeOtlp(
+            '/v1/traces',
+            type,
+            body(
+              (json
+                ? JsonTraceSerializer
+                : ProtobufTraceSerializer
+              ).serializeRequest(spans)
+            )
+          ).spans,
+  };
+}
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 
@@ -34,7 +74,8 @@ describe('hostile input, property-based', () => {
       signals: { logs: true, traces: true },
       scopeVersion: '0',
     };
-    const mapper = new OtelMapper(options);
+    const sink: Mapped<OtelItem>[] = [];
+    const mapper = new OtelMapper({ ...options, processor: recorder(sink) });
     const protocols: OtlpProtocol[] = ['http/protobuf', 'http/json'];
     let runs = 0;
     fc.assert(
@@ -42,32 +83,26 @@ describe('hostile input, property-based', () => {
         const parsed = parseBatch(JSON.stringify(items.map((i) => i.e)));
         if (!parsed.ok) return false;
         const events: TelemetryEvent[] = [...parsed.batch];
-        const out: OtelItem[] = [];
-        for (const e of events) mapper.map(e, (it) => out.push(it.value));
+        sink.length = 0;
+        for (const e of events) mapper.map(e);
+        const out = sink.map((m) => m.value);
         const logs = out.flatMap((o) =>
           o.signal === 'logs' ? [o.record] : []
         );
         const spans = out.flatMap((o) =>
           o.signal === 'traces' ? [o.span] : []
         );
-        // The same events through the encoding mapper (a fresh mapping, so
-        // its spans match): the requests decode to what was mapped.
+        // The same events through a fresh mapping (so its spans match):
+        // the serialized requests decode to what was mapped.
         const protocol = protocols[runs++ % 2] as OtlpProtocol;
-        const chunks: QueueItem<OtlpChunk>[] = [];
-        const chunking = new ChunkingMapper(new OtelMapper(options), protocol, {
-          maxRecords: 7,
-          maxBytes: 2_048,
+        const freshItems: Mapped<OtelItem>[] = [];
+        const again = new OtelMapper({
+          ...options,
+          processor: recorder(freshItems),
         });
-        const keep = (c: QueueItem<OtlpChunk>) => chunks.push(c);
-        for (const e of events) chunking.map(e, keep);
-        chunking.seal(keep);
-        const back = decodeChunks(
-          protocol,
-          chunks.map((c) => c.value)
-        );
-        const fresh: OtelItem[] = [];
-        const again = new OtelMapper(options);
-        for (const e of events) again.map(e, (it) => fresh.push(it.value));
+        for (const e of events) again.map(e);
+        const fresh = freshItems.map((m) => m.value);
+        const back = roundTrip(protocol, fresh);
         const freshLogs = fresh.flatMap((o) =>
           o.signal === 'logs' ? [o.record] : []
         );
@@ -79,9 +114,6 @@ describe('hostile input, property-based', () => {
         );
         expect(back.spans.length).toBe(
           fresh.filter((o) => o.signal === 'traces').length
-        );
-        expect(chunks.reduce((n, c) => n + (c.records ?? 1), 0)).toBe(
-          fresh.length
         );
         const goodLines = items.filter((i) => i.good && i.fn).length;
         const fnRecords = logs.filter(
@@ -105,13 +137,13 @@ describe('hostile input, property-based', () => {
       }),
       { seed, numRuns: 10_000 }
     );
-    const drained: QueueItem<OtlpChunk>[] = [];
-    const chunking = new ChunkingMapper(mapper, 'http/protobuf');
-    chunking.drain((it) => drained.push(it));
+    // What is still held (spans without report) serializes too.
+    sink.length = 0;
+    mapper.drain();
     expect(() =>
-      decodeChunks(
+      roundTrip(
         'http/protobuf',
-        drained.map((c) => c.value)
+        sink.map((m) => m.value)
       )
     ).not.toThrow();
   }, 120_000);

@@ -1,0 +1,178 @@
+/**
+ * When telemetry leaves: the rules of LAMBDA_TELEMETRY_OTEL_FLUSH, the timer
+ * and SHUTDOWN, as one module with its clock injected so the rules can be
+ * tested with fake timers. It knows nothing of encodings: it asks the
+ * pipeline whether the DISPATCH_MIN_BATCH_SIZE rule is met (`due()`) and
+ * tells it to flush by a deadline.
+ *
+ * - `next-invoke` (default): at each INVOKE, what has arrived is flushed
+ *   while the handler runs; `/next` waits for it at most
+ *   LAMBDA_TELEMETRY_OTEL_INVOKE_EXPORT_WAIT_MS.
+ * - `end`: wait for this invocation's `platform.runtimeDone` (bounded by the
+ *   function's deadline), flush, and wait for it at most that long too.
+ * - the timer: on Managed Instances always (there is no INVOKE); elsewhere
+ *   only while the extension holds an invocation.
+ * - SHUTDOWN: wait (bounded) for the last invocation's report, then flush
+ *   everything, again while anything is left and time allows.
+ * Every wait is bounded by the deadline that applies (epoch ms).
+ */
+import type { FlushPolicy as FlushPolicyName } from './config/config.js';
+import type { TelemetryPipeline } from './pipeline/pipeline.js';
+import { untilDeadline } from './util/deadline.js';
+
+export interface FlushPolicyOptions {
+  flush: FlushPolicyName;
+  managedInstances: boolean;
+  /** One export's budget (ms): a flush's deadline is at most now + this. */
+  exportTimeoutMs: number;
+  /** At INVOKE, the longest `/next` waits for the flush (ms). */
+  invokeWaitMs: number;
+  /** At SHUTDOWN, the longest wait for the last report (ms), at most half the budget. */
+  shutdownWaitMs: number;
+}
+
+export interface FlushPolicyDeps {
+  options: FlushPolicyOptions;
+  /** The pipeline once the format has loaded. */
+  pipeline: () => TelemetryPipeline | undefined;
+  /** Settles when the format has loaded (or failed to); undefined before the first /next. */
+  loading: () => Promise<unknown> | undefined;
+  /** Telemetry seen so far, and a way to wait for more. */
+  intake: {
+    hasRuntimeDone(requestId: string): boolean;
+    hasReport(requestId: string): boolean;
+    waitFor(done: () => boolean, untilMs: number): Promise<void>;
+  };
+  /** Called before each flush (the drop report goes into the stream). */
+  beforeFlush: () => void;
+  onError: (err: unknown) => void;
+  now?: () => number;
+}
+
+export class FlushPolicy {
+  /** Between INVOKE and our next /next (not on Managed Instances). */
+  private _invoke: { deadlineMs: number } | undefined;
+  private _lastInvokeId: string | undefined;
+  private readonly _now: () => number;
+
+  constructor(private readonly _d: FlushPolicyDeps) {
+    this._now = _d.now ?? Date.now;
+  }
+
+  /**
+   * INVOKE: resolves when `/next` may be called, at the latest by
+   * `fnDeadlineMs` (the function's deadline less the margin, epoch ms).
+   */
+  async onInvoke(
+    requestId: string | undefined,
+    fnDeadlineMs: number
+  ): Promise<void> {
+    const o = this._d.options;
+    this._lastInvokeId = requestId;
+    this._invoke = { deadlineMs: fnDeadlineMs };
+    try {
+      if (o.flush === 'end' && requestId !== undefined) {
+        // This invocation's runtimeDone (and the lines before it) first,
+        // so its data leaves before the freeze.
+        await this._d.intake.waitFor(
+          () => this._d.intake.hasRuntimeDone(requestId),
+          fnDeadlineMs
+        );
+      }
+      await this._awaitLoad(fnDeadlineMs);
+      const pipeline = this._d.pipeline();
+      if (pipeline?.due()) {
+        const flushing = this._flush(
+          pipeline,
+          Math.min(this._now() + o.exportTimeoutMs, fnDeadlineMs),
+          false
+        );
+        await untilDeadline(
+          flushing,
+          Math.min(this._now() + o.invokeWaitMs, fnDeadlineMs),
+          this._now
+        );
+      }
+    } catch (err) {
+      this._d.onError(err);
+    } finally {
+      this._invoke = undefined;
+      await this._d.pipeline()?.settle(fnDeadlineMs);
+    }
+  }
+
+  /** After each delivery: on Managed Instances the rule is checked on receipt. */
+  onDelivery(): void {
+    if (this._d.options.managedInstances) this.tick();
+  }
+
+  /**
+   * The timer. Outside an invocation the environment may freeze at any
+   * moment, so it starts nothing there (except on Managed Instances).
+   */
+  tick(): void {
+    const o = this._d.options;
+    if (!o.managedInstances && this._invoke === undefined) return;
+    const pipeline = this._d.pipeline();
+    if (!pipeline?.due()) return;
+    const deadlineMs = Math.min(
+      this._now() + o.exportTimeoutMs,
+      this._invoke?.deadlineMs ?? Number.POSITIVE_INFINITY
+    );
+    this._flush(pipeline, deadlineMs, false).catch(this._d.onError);
+  }
+
+  /**
+   * SHUTDOWN (`deadlineMs`: the shutdown deadline less the margin, epoch
+   * ms; `receivedMs`: when SHUTDOWN came). Resolves by the deadline.
+   */
+  async onShutdown(deadlineMs: number, receivedMs: number): Promise<void> {
+    const o = this._d.options;
+    // The last invocation's platform.report is emitted only after our last
+    // /next, so it usually arrives now. Wait for it, bounded by a share of
+    // the budget so the flush keeps the rest.
+    const last = this._lastInvokeId;
+    if (last !== undefined) {
+      await this._d.intake.waitFor(
+        () => this._d.intake.hasReport(last),
+        Math.min(
+          receivedMs + o.shutdownWaitMs,
+          receivedMs + (deadlineMs - receivedMs) / 2
+        )
+      );
+    }
+    await this._awaitLoad(deadlineMs);
+    const pipeline = this._d.pipeline();
+    if (pipeline === undefined) return;
+    // Whatever arrives while a flush runs gets another pass, in time.
+    let before = -1;
+    while (this._now() < deadlineMs) {
+      const sent = pipeline.stats.sentEvents;
+      if (sent === before) break;
+      before = sent;
+      await this._flush(pipeline, deadlineMs, true);
+      if (pipeline.waitingEvents - pipeline.inFlightEvents <= 0) break;
+    }
+    // Drops found by the last flush are told too, if time allows.
+    if (this._now() < deadlineMs) {
+      await this._flush(pipeline, deadlineMs, true);
+    }
+  }
+
+  private async _flush(
+    pipeline: TelemetryPipeline,
+    deadlineMs: number,
+    final: boolean
+  ): Promise<void> {
+    this._d.beforeFlush();
+    await pipeline.flush(deadlineMs, final);
+  }
+
+  /** Early events are mapped once the format loads: wait for it, bounded. */
+  private async _awaitLoad(deadlineMs: number): Promise<void> {
+    const loading = this._d.loading();
+    if (loading !== undefined && this._d.pipeline() === undefined) {
+      await untilDeadline(loading, deadlineMs, this._now);
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Intake: every Telemetry API delivery passes here once, each event parsed
+ * as it is read (lambda/batch.ts). It counts, applies the receipt filters,
+ * notes what the flush policy waits for (runtimeDone and report ids) and
+ * Lambda's own drops, and hands each event to the format's pipeline. Events
+ * that come before the format has loaded wait here, within the queue's
+ * event bound.
+ */
+import type { Filters } from './config/config.js';
+import {
+  eventType,
+  requestIdOf,
+  type TelemetryEvent,
+} from './lambda/events.js';
+import { createFilter } from './lambda/filter.js';
+import type { TelemetryPipeline } from './pipeline/pipeline.js';
+import type { Logger } from './util/log.js';
+
+/** Remembers the last few ids: enough to know the last one came. */
+const IDS_REMEMBERED = 16;
+
+export interface IntakeOptions {
+  filters: Filters;
+  /** Events held before the format loads (the queue's event bound). */
+  maxEarlyEvents: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export class Intake {
+  /** Events received from the Telemetry API (before filtering). */
+  received = 0;
+  /** Events dropped by the receipt filters. */
+  filtered = 0;
+  /** Events discarded: nowhere to send, or an event the mapper could not map. */
+  discarded = 0;
+  /** Events dropped while the format was still loading (past the bound). */
+  earlyDropped = 0;
+  /** Lambda's own platform.logsDropped, summed (records). */
+  lambdaDropped = 0;
+  private _pipeline: TelemetryPipeline | undefined;
+  private _discard = false;
+  private _early: TelemetryEvent[] = [];
+  private readonly _reports: string[] = [];
+  private readonly _done: string[] = [];
+  private readonly _keep: ReturnType<typeof createFilter>;
+  private readonly _waiters = new Set<() => void>();
+  private readonly _now: () => number;
+  /** Called after each delivery (the policy's check on Managed Instances). */
+  onDelivery: (() => void) | undefined;
+
+  constructor(private readonly _o: IntakeOptions) {
+    this._keep = createFilter(_o.filters);
+    this._now = _o.now ?? Date.now;
+  }
+
+  /** Events waiting here for the format to load. */
+  get earlyEvents(): number {
+    return this._early.length;
+  }
+
+  /**
+   * The format has loaded: early events go to its pipeline. `undefined`:
+   * nowhere to send; every event from now on is counted as discarded.
+   */
+  attach(pipeline: TelemetryPipeline | undefined): void {
+    const early = this._early;
+    this._early = [];
+    if (pipeline === undefined) {
+      this._discard = true;
+      this.discarded += early.length;
+      return;
+    }
+    this._pipeline = pipeline;
+    for (const event of early) this._mapOne(pipeline, event);
+    pipeline.seal();
+  }
+
+  /** One delivery, in one pass. */
+  receive(batch: Iterable<TelemetryEvent>): void {
+    const keep = this._keep;
+    const pipeline = this._pipeline;
+    for (const event of batch) {
+      this.received++;
+      if (keep && !keep(event)) {
+        this.filtered++;
+        continue;
+      }
+      this._note(event);
+      if (this._discard) this.discarded++;
+      else if (pipeline === undefined) this._early.push(event);
+      else this._mapOne(pipeline, event);
+    }
+    pipeline?.seal();
+    const over = this._early.length - this._o.maxEarlyEvents;
+    if (over > 0) {
+      this._early.splice(0, over);
+      this.earlyDropped += over;
+    }
+    for (const wake of [...this._waiters]) wake();
+    this.onDelivery?.();
+  }
+
+  hasReport(requestId: string): boolean {
+    return this._reports.includes(requestId);
+  }
+
+  hasRuntimeDone(requestId: string): boolean {
+    return this._done.includes(requestId);
+  }
+
+  /** Resolves when `done()` holds after a delivery, or at `untilMs` (epoch ms). */
+  waitFor(done: () => boolean, untilMs: number): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this._waiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, Math.max(0, untilMs - this._now()));
+      this._waiters.add(check);
+    });
+  }
+
+  private _note(event: TelemetryEvent): void {
+    const type = eventType(event);
+    if (type === 'platform.report' || type === 'platform.runtimeDone') {
+      const id = requestIdOf(event);
+      const seen = type === 'platform.report' ? this._reports : this._done;
+      if (id !== undefined) {
+        seen.push(id);
+        if (seen.length > IDS_REMEMBERED) seen.shift();
+      }
+    } else if (type === 'platform.logsDropped') {
+      const n = (event.record as { droppedRecords?: unknown } | null)
+        ?.droppedRecords;
+      if (typeof n === 'number' && Number.isFinite(n)) this.lambdaDropped += n;
+    }
+  }
+
+  private _mapOne(pipeline: TelemetryPipeline, event: TelemetryEvent): void {
+    try {
+      pipeline.map(event);
+    } catch (err) {
+      this.discarded++;
+      this._o.log.limited('error', 'map', 'an event could not be mapped; skipped', {
+        type: eventType(event),
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+}

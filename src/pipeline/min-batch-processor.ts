@@ -1,0 +1,428 @@
+/**
+ * Our `LogRecordProcessor` and `SpanProcessor` in one object, so logs and
+ * spans share one count of Telemetry API events and leave at the same
+ * INVOKE: it decides *what* goes into each export; the lifecycle decides
+ * *when* (it asks `due()` and calls `forceFlush(deadlineMs)`); the exporters
+ * only send.
+ *
+ * Rules (README "The dispatch rule", "What happens when the receiver fails"):
+ * - DISPATCH_MIN_BATCH_SIZE: a flush other than SHUTDOWN's sends only when at
+ *   least that many Telemetry API events wait: queued, in flight, put back
+ *   after a failure, or held upstream (a span waiting for its report).
+ * - Between flushes, a full batch (`maxExportBatchSize` records of one
+ *   signal) leaves at once when the rule allows, as the SDK's
+ *   BatchLogRecordProcessor does: records then live a few milliseconds, not
+ *   until the next INVOKE (V8 promotes what survives young collections).
+ * - One bounded queue, in events and estimated bytes, for both signals.
+ *   Records handed to an exporter and not yet answered count against the
+ *   bounds. Past them the oldest queued records go first, counted in records
+ *   and in events.
+ * - At most `maxExportsInFlight` exports per signal at once.
+ * - An export that fails transiently (the exporter already retried it:
+ *   429/502/503/504, network errors, timeouts) puts its batch back at the
+ *   head of the queue, in order, and that signal sends nothing more until
+ *   the next flush. An export the receiver refused for good (any other HTTP
+ *   status) is dropped and counted. Nothing is counted twice.
+ * - `forceFlush()` is single-flight: a call that arrives while one runs waits
+ *   for it and then gets its own pass (the SDK's BatchLogRecordProcessor
+ *   returns at once instead: ecosystem.md B.3). It returns by its deadline;
+ *   exports still running then are left to finish, and their records are
+ *   accounted for when their result comes.
+ * - `shutdown()` runs once; records after it are ignored.
+ */
+import type { Context } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type {
+  LogRecordExporter,
+  LogRecordProcessor,
+  ReadableLogRecord,
+  ReadWriteLogRecord,
+} from '@opentelemetry/sdk-logs';
+import type {
+  ReadableSpan,
+  Span,
+  SpanExporter,
+  SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { untilDeadline } from '../util/deadline.js';
+import type { Logger } from '../util/log.js';
+import { eventCountOf, spanEventCount } from './event-count.js';
+
+export type Signal = 'logs' | 'traces';
+
+export interface MinBatchProcessorOptions {
+  /** Where each signal goes; a signal without exporter is counted as discarded. */
+  exporters: { logs?: LogRecordExporter; traces?: SpanExporter };
+  /** DISPATCH_MIN_BATCH_SIZE, in Telemetry API events (>= 1). */
+  minBatchSize: number;
+  /** Queue bound in Telemetry API events (queued + in flight). */
+  maxQueueEvents: number;
+  /** Queue bound in estimated bytes (queued + in flight). */
+  maxQueueBytes: number;
+  /** Records (or spans) per export request. */
+  maxExportBatchSize: number;
+  /** Exports of one signal running at once. */
+  maxExportsInFlight: number;
+  /** Events held upstream that count toward the rule (spans awaiting reports). */
+  heldEvents?: () => number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** What happened to everything the processor was given, in events and records. */
+export interface ProcessorStats {
+  sentEvents: number;
+  sentRecords: number;
+  /** Refused for good by the receiver (a non-retryable status). */
+  rejectedEvents: number;
+  rejectedRecords: number;
+  /** Dropped as the oldest past the queue bounds. */
+  overflowEvents: number;
+  overflowRecords: number;
+  /** For a signal with no exporter. */
+  discardedEvents: number;
+  /** Export requests made, and those that failed transiently. */
+  exports: number;
+  failedExports: number;
+}
+
+interface Entry {
+  item: ReadableLogRecord | ReadableSpan;
+  events: number;
+  bytes: number;
+  /** Arrival order across both signals, so overflow drops the oldest. */
+  seq: number;
+}
+
+class SignalQueue {
+  entries: (Entry | undefined)[] = [];
+  head = 0;
+  inFlight = 0;
+  /** A transient failure in this flush: send nothing more until the next. */
+  stalled = false;
+  get length(): number {
+    return this.entries.length - this.head;
+  }
+  peek(): Entry | undefined {
+    return this.entries[this.head];
+  }
+  shift(): Entry | undefined {
+    const e = this.entries[this.head];
+    this.entries[this.head] = undefined;
+    this.head++;
+    // Compact now and then: amortised O(1) per entry.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+    return e;
+  }
+  unshift(batch: Entry[]): void {
+    this.entries = [...batch, ...this.entries.slice(this.head)];
+    this.head = 0;
+  }
+}
+
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
+  readonly stats: ProcessorStats = {
+    sentEvents: 0,
+    sentRecords: 0,
+    rejectedEvents: 0,
+    rejectedRecords: 0,
+    overflowEvents: 0,
+    overflowRecords: 0,
+    discardedEvents: 0,
+    exports: 0,
+    failedExports: 0,
+  };
+  private readonly _queues: Record<Signal, SignalQueue> = {
+    logs: new SignalQueue(),
+    traces: new SignalQueue(),
+  };
+  /** Queued and in flight, both signals. */
+  private _events = 0;
+  private _bytes = 0;
+  private _inFlightEvents = 0;
+  private _seq = 0;
+  private readonly _running = new Set<Promise<void>>();
+  private _tail: Promise<void> = Promise.resolve();
+  private _shutdown = false;
+  private readonly _now: () => number;
+
+  constructor(private readonly _o: MinBatchProcessorOptions) {
+    this._now = _o.now ?? Date.now;
+  }
+
+  // --- LogRecordProcessor -------------------------------------------------
+
+  onEmit(record: ReadWriteLogRecord, context?: Context): void {
+    this._add('logs', record, eventCountOf(context), logBytes(record));
+  }
+
+  // --- SpanProcessor -------------------------------------------------------
+
+  onStart(_span: Span, _parentContext: Context): void {
+    // Spans are built whole by the mapper (X-Ray ids): nothing to do here.
+  }
+
+  onEnd(span: ReadableSpan): void {
+    this._add('traces', span, spanEventCount(span), spanBytes(span));
+  }
+
+  // --- What the lifecycle asks --------------------------------------------
+
+  /** Telemetry API events waiting: queued, in flight, and held upstream. */
+  get waitingEvents(): number {
+    return this._events + (this._o.heldEvents?.() ?? 0);
+  }
+
+  /** Events handed to an exporter and not yet answered. */
+  get inFlightEvents(): number {
+    return this._inFlightEvents;
+  }
+
+  /** Events queued and not handed to any exporter yet. */
+  get queuedEvents(): number {
+    return this._events - this._inFlightEvents;
+  }
+
+  /** The DISPATCH_MIN_BATCH_SIZE rule: may a non-final flush send now? */
+  due(): boolean {
+    const waiting = this.waitingEvents;
+    return waiting > 0 && waiting >= this._o.minBatchSize;
+  }
+
+  /**
+   * Sends everything queued, in batches, at most `maxExportsInFlight` per
+   * signal at once, and waits for those exports, until `deadlineMs` (epoch
+   * ms; default: now + 30 s, as the SDK's `exportTimeoutMillis`). Resolves
+   * by the deadline, never rejects; exports still running then carry on.
+   */
+  forceFlush(options?: { deadlineMs?: number; timeoutMillis?: number }): Promise<void> {
+    const deadlineMs =
+      options?.deadlineMs ?? this._now() + (options?.timeoutMillis ?? 30_000);
+    const run = this._tail.then(() => this._flushNow(deadlineMs));
+    this._tail = run.catch(() => undefined);
+    return untilDeadline(run, deadlineMs, this._now).then(() => undefined);
+  }
+
+  /** Flushes once (bounded as forceFlush), then ignores every later record. */
+  async shutdown(options?: { deadlineMs?: number }): Promise<void> {
+    if (this._shutdown) return;
+    const deadlineMs = options?.deadlineMs ?? this._now() + 30_000;
+    await this.forceFlush({ deadlineMs });
+    this._shutdown = true;
+    const { logs, traces } = this._o.exporters;
+    // The exporters' own shutdown waits for requests in flight: bounded.
+    await untilDeadline(
+      Promise.all([logs?.shutdown(), traces?.shutdown()]),
+      deadlineMs,
+      this._now
+    );
+  }
+
+  // --- Inside ---------------------------------------------------------------
+
+  private _add(
+    signal: Signal,
+    item: ReadableLogRecord | ReadableSpan,
+    events: number,
+    bytes: number
+  ): void {
+    if (this._shutdown) return;
+    if (this._o.exporters[signal] === undefined) {
+      this.stats.discardedEvents += events;
+      return;
+    }
+    const q = this._queues[signal];
+    q.entries.push({ item, events, bytes, seq: this._seq++ });
+    this._events += events;
+    this._bytes += bytes;
+    this._enforceBounds();
+    if (
+      q.length >= this._o.maxExportBatchSize &&
+      !q.stalled &&
+      q.inFlight < this._o.maxExportsInFlight &&
+      this.due()
+    ) {
+      this._startExport(signal);
+    }
+  }
+
+  /** Drops the oldest queued entries (either signal) while over a bound. */
+  private _enforceBounds(): void {
+    const { logs, traces } = this._queues;
+    while (
+      this._events > this._o.maxQueueEvents ||
+      this._bytes > this._o.maxQueueBytes
+    ) {
+      const a = logs.peek();
+      const b = traces.peek();
+      const from = a && (!b || a.seq < b.seq) ? logs : b ? traces : undefined;
+      // Only exports in flight left: they are answered soon, and dropping
+      // what a receiver may already hold would count it twice.
+      if (from === undefined) return;
+      const e = from.shift() as Entry;
+      this._events -= e.events;
+      this._bytes -= e.bytes;
+      this.stats.overflowEvents += e.events;
+      this.stats.overflowRecords++;
+      this._o.log.limited(
+        'warn',
+        'queue.overflow',
+        'queue full; oldest telemetry dropped',
+        { droppedEvents: this.stats.overflowEvents }
+      );
+    }
+  }
+
+  private async _flushNow(deadlineMs: number): Promise<void> {
+    for (const q of Object.values(this._queues)) q.stalled = false;
+    for (;;) {
+      for (const signal of ['logs', 'traces'] as const) {
+        const q = this._queues[signal];
+        while (
+          q.length > 0 &&
+          !q.stalled &&
+          q.inFlight < this._o.maxExportsInFlight
+        ) {
+          this._startExport(signal);
+        }
+      }
+      if (this._running.size === 0 || this._now() >= deadlineMs) return;
+      // One export answered: there may be room for the next batch.
+      await untilDeadline(Promise.race(this._running), deadlineMs, this._now);
+    }
+  }
+
+  private _startExport(signal: Signal): void {
+    const q = this._queues[signal];
+    const exporter = this._o.exporters[signal];
+    if (exporter === undefined) return;
+    const batch: Entry[] = [];
+    while (batch.length < this._o.maxExportBatchSize && q.length > 0) {
+      batch.push(q.shift() as Entry);
+    }
+    if (batch.length === 0) return;
+    let events = 0;
+    for (const e of batch) events += e.events;
+    q.inFlight++;
+    this._inFlightEvents += events;
+    this.stats.exports++;
+    const done = new Promise<ExportResult>((resolve) => {
+      try {
+        // Both exporters take the items of their own signal only.
+        (exporter as { export(items: unknown[], cb: (r: ExportResult) => void): void }).export(
+          batch.map((e) => e.item),
+          resolve
+        );
+      } catch (error) {
+        resolve({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    }).then((result) => {
+      q.inFlight--;
+      this._inFlightEvents -= events;
+      this._settle(signal, batch, events, result);
+    });
+    this._running.add(done);
+    void done.finally(() => this._running.delete(done));
+  }
+
+  private _settle(
+    signal: Signal,
+    batch: Entry[],
+    events: number,
+    result: ExportResult
+  ): void {
+    const q = this._queues[signal];
+    let bytes = 0;
+    for (const e of batch) bytes += e.bytes;
+    if (result.code === ExportResultCode.SUCCESS) {
+      this._events -= events;
+      this._bytes -= bytes;
+      this.stats.sentEvents += events;
+      this.stats.sentRecords += batch.length;
+      return;
+    }
+    const status = httpStatusOf(result.error);
+    if (status !== undefined && !RETRYABLE_STATUSES.has(status)) {
+      this._events -= events;
+      this._bytes -= bytes;
+      this.stats.rejectedEvents += events;
+      this.stats.rejectedRecords += batch.length;
+      this._o.log.limited(
+        'error',
+        `export.refused.${signal}.${status}`,
+        'export refused by the receiver; batch dropped',
+        { signal, status, records: batch.length, events }
+      );
+      return;
+    }
+    // Transient (the exporter already retried within its timeout): back at
+    // the head, in order, for the next flush; the bounds then apply.
+    this.stats.failedExports++;
+    q.stalled = true;
+    q.unshift(batch);
+    this._o.log.limited(
+      'warn',
+      `export.failed.${signal}`,
+      'export failed; records stay queued for the next flush',
+      { signal, records: batch.length, error: errorName(result.error) }
+    );
+    this._enforceBounds();
+  }
+}
+
+/** The HTTP status of a refused export (OTLPExporterError.code), if any. */
+function httpStatusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code >= 100 && code < 600
+    ? code
+    : undefined;
+}
+
+/** A short, secret-free description: never the error's data or headers. */
+function errorName(error: unknown): string {
+  if (error === undefined) return 'unknown';
+  const e = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  return `${String(e.name ?? 'Error')}: ${String(e.message ?? '').slice(0, 120)}`;
+}
+
+/**
+ * Estimated bytes of a log record (its body and attributes, plus framing):
+ * what the queue's byte bound counts. Cheap on purpose: it runs per record.
+ */
+function logBytes(r: ReadableLogRecord): number {
+  const body = r.body;
+  let n = 64;
+  if (typeof body === 'string') n += body.length;
+  else if (body !== null && body !== undefined) n += roughSize(body);
+  return n + attributesSize(r.attributes);
+}
+
+function spanBytes(s: ReadableSpan): number {
+  return 160 + s.name.length + attributesSize(s.attributes);
+}
+
+function attributesSize(attrs: Record<string, unknown>): number {
+  let n = 0;
+  for (const k in attrs) {
+    const v = attrs[k];
+    n += k.length + 4 + (typeof v === 'string' ? v.length : roughSize(v));
+  }
+  return n;
+}
+
+function roughSize(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (typeof v !== 'object' || v === null) return 8;
+  let n = 8;
+  if (Array.isArray(v)) for (const x of v) n += roughSize(x);
+  else
+    for (const k in v as Record<string, unknown>)
+      n += k.length + roughSize((v as Record<string, unknown>)[k]);
+  return n;
+}

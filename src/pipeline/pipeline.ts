@@ -1,0 +1,59 @@
+/**
+ * What the lifecycle needs of a dispatch format (OTLP or raw), whatever
+ * its mapper, processors and exporters: the wiring lives in src/formats/.
+ * The unit of every count is the Telemetry API event.
+ */
+import type { TelemetryEvent } from '../lambda/events.js';
+import type { DropReport } from '../map/mapper.js';
+
+export interface PipelineStats {
+  /** Events the endpoint accepted. */
+  sentEvents: number;
+  /** Events in batches the endpoint refused for good (non-retryable status). */
+  rejectedEvents: number;
+  /** Events dropped as the oldest past the queue bounds. */
+  overflowEvents: number;
+  /** Events that will never be exported (a signal without endpoint). */
+  discardedEvents: number;
+  /** Export requests that failed transiently (after the exporter's retries). */
+  failedExports: number;
+}
+
+export interface TelemetryPipeline {
+  /** Maps one event; throws only on a mapping bug (the intake skips it). */
+  map(event: TelemetryEvent): void;
+  /** The end of one Telemetry API delivery. */
+  seal(): void;
+  /** INVOKE tells what no event does (the invoked ARN). */
+  noteInvoke(requestId: string | undefined, invokedArn: string | undefined): void;
+  /** Events received and not yet answered: queued, in flight, or held back. */
+  readonly waitingEvents: number;
+  /** Events handed to an exporter and not yet answered. */
+  readonly inFlightEvents: number;
+  /** The DISPATCH_MIN_BATCH_SIZE rule: may a non-final flush send now? */
+  due(): boolean;
+  /**
+   * Sends what is queued; resolves by `deadlineMs` (epoch ms), never
+   * rejects. `final` (SHUTDOWN): first releases what is held back (spans
+   * without report), and retries until the deadline.
+   */
+  flush(deadlineMs: number, final: boolean): Promise<void>;
+  /**
+   * Before `/next` (a freeze may follow): a format whose requests can be
+   * aborted finishes or aborts them by `deadlineMs`, putting their items
+   * back; the OTLP exporters cannot be aborted, so theirs carry on.
+   */
+  settle(deadlineMs: number): Promise<void>;
+  /** Puts the drop counts into the stream (an item that counts 0 events). */
+  reportDrops(counts: DropReport): void;
+  readonly stats: Readonly<PipelineStats>;
+  /** Ends the exporters, bounded by `deadlineMs`. */
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+/** A loaded format: its pipeline, or none when there is nowhere to send. */
+export interface Format {
+  pipeline: TelemetryPipeline | undefined;
+  /** Problems found while setting up, logged once each. */
+  warnings: string[];
+}
