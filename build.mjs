@@ -1,7 +1,7 @@
 // Builds the Lambda layer (dist/layer, dist/lambda-telemetry-otel-layer.zip)
 // and the local emulator (dist/emulator). `--if-stale` skips the work when
-// nothing under src/, layer/, build.mjs or the lock file is newer than the
-// last build, so `npm test` and `npm start` build only when they must.
+// nothing under src/, layer/, build/, build.mjs or the lock file is newer
+// than the last build, so `npm test` and `npm start` build only when they must.
 import { createWriteStream } from 'node:fs';
 import {
   chmod,
@@ -18,6 +18,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { ZipFile } from 'yazl';
+import {
+  duplicatePackages,
+  duplicatesMessage,
+} from './build/duplicate-packages.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, 'dist');
@@ -67,6 +71,18 @@ const layerBuild = await esbuild.build({
   // The version check must come before the imports' side effects, so it is
   // prepended to the entry only (below), not to every chunk.
 });
+
+// Kept for the tests (and for finding where a duplicate came from); outside
+// dist/layer, so not in the zip.
+await writeFile(
+  join(dist, 'layer.meta.json'),
+  JSON.stringify(layerBuild.metafile)
+);
+const duplicates = duplicatePackages(layerBuild.metafile.inputs);
+if (duplicates.length) {
+  console.error(duplicatesMessage(duplicates));
+  process.exit(1);
+}
 
 const entryPath = join(layer, NAME, 'index.mjs');
 const entrySrc = await readFile(entryPath, 'utf8');
@@ -123,6 +139,7 @@ async function stale() {
   const inputs = [
     'src',
     'layer',
+    'build',
     'build.mjs',
     'package-lock.json',
     'package.json',
