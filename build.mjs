@@ -1,7 +1,8 @@
 // Builds the Lambda layer (dist/layer, dist/lambda-telemetry-otel-layer.zip)
 // and the local emulator (dist/emulator). `--if-stale` skips the work when
-// nothing under src/, layer/, build.mjs or the lock file is newer than the
-// last build, so `npm test` and `npm start` build only when they must.
+// nothing under src/, layer/, build/, build.mjs or the lock file is newer
+// than the last build, so `npm test` and `npm start` build only when they must.
+import { createWriteStream } from 'node:fs';
 import {
   chmod,
   copyFile,
@@ -13,9 +14,14 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { deflateRawSync, crc32 } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { ZipFile } from 'yazl';
+import {
+  duplicatePackages,
+  duplicatesMessage,
+} from './build/duplicate-packages.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, 'dist');
@@ -66,6 +72,18 @@ const layerBuild = await esbuild.build({
   // prepended to the entry only (below), not to every chunk.
 });
 
+// Kept for the tests (and for finding where a duplicate came from); outside
+// dist/layer, so not in the zip.
+await writeFile(
+  join(dist, 'layer.meta.json'),
+  JSON.stringify(layerBuild.metafile)
+);
+const duplicates = duplicatePackages(layerBuild.metafile.inputs);
+if (duplicates.length) {
+  console.error(duplicatesMessage(duplicates));
+  process.exit(1);
+}
+
 const entryPath = join(layer, NAME, 'index.mjs');
 const entrySrc = await readFile(entryPath, 'utf8');
 await writeFile(entryPath, `${versionCheck}\n${entrySrc}`);
@@ -96,10 +114,15 @@ if (entryBytes > ENTRY_BUDGET_BYTES)
 if (layerBytes > LAYER_JS_BUDGET_BYTES)
   errors.push(`layer JavaScript ${layerBytes} B > ${LAYER_JS_BUDGET_BYTES} B`);
 
-await writeZip(join(dist, `${NAME}-layer.zip`), layer);
+const zipPath = join(dist, `${NAME}-layer.zip`);
+await writeZip(zipPath, layer);
+const zipBytes = (await stat(zipPath)).size;
 await writeFile(stamp, JSON.stringify({ entryBytes, layerBytes }));
 console.log(
-  `built dist/layer (entry ${(entryBytes / 1024).toFixed(1)} KiB, layer JS ${(layerBytes / 1024).toFixed(1)} KiB) and dist/${NAME}-layer.zip`
+  `built dist/layer (entry ${(entryBytes / 1024).toFixed(1)} KiB, layer JS ${(layerBytes / 1024).toFixed(1)} KiB)`
+);
+console.log(
+  `zip ${relative(root, zipPath)}: ${zipBytes} bytes (${humanBytes(zipBytes)})`
 );
 if (errors.length) {
   console.error(`size budget exceeded: ${errors.join('; ')}`);
@@ -116,6 +139,7 @@ async function stale() {
   const inputs = [
     'src',
     'layer',
+    'build',
     'build.mjs',
     'package-lock.json',
     'package.json',
@@ -137,55 +161,40 @@ async function walk(path) {
   return out;
 }
 
+function humanBytes(n) {
+  return n < 1024 * 1024
+    ? `${(n / 1024).toFixed(1)} KiB`
+    : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /**
- * A plain zip writer (deflate, Unix modes kept so the launcher stays
- * executable after Lambda unpacks the layer); no system `zip` needed.
+ * Zips `dir` with yazl, streaming each file from disk (a layer may carry a
+ * 100+ MB Node binary, which must not be read into memory whole); no system
+ * `zip` needed.
  */
 async function writeZip(file, dir) {
-  const files = (await walk(dir)).sort();
-  const parts = [];
-  const central = [];
-  let offset = 0;
-  for (const path of files) {
-    const name = Buffer.from(relative(dir, path).split('\\').join('/'));
-    const data = await readFile(path);
-    const mode = (await stat(path)).mode & 0o777;
-    const packed = deflateRawSync(data, { level: 9 });
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0, 6);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(0x00210000, 10); // 1980-01-01: reproducible
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    const cen = Buffer.alloc(46);
-    cen.writeUInt32LE(0x02014b50, 0);
-    cen.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, so modes are read
-    cen.writeUInt16LE(20, 6);
-    cen.writeUInt16LE(0, 8);
-    cen.writeUInt16LE(8, 10);
-    cen.writeUInt32LE(0x00210000, 12);
-    cen.writeUInt32LE(crc, 16);
-    cen.writeUInt32LE(packed.length, 20);
-    cen.writeUInt32LE(data.length, 24);
-    cen.writeUInt16LE(name.length, 28);
-    cen.writeUInt32LE(((0o100000 | mode) << 16) >>> 0, 38);
-    cen.writeUInt32LE(offset, 42);
-    parts.push(local, name, packed);
-    central.push(cen, name);
-    offset += local.length + name.length + packed.length;
+  const zip = new ZipFile();
+  // yazl reports a failed stat or read on the ZipFile, not on outputStream.
+  const failed = new Promise((_, reject) => zip.once('error', reject));
+  for (const path of (await walk(dir)).sort()) {
+    const executable = ((await stat(path)).mode & 0o111) !== 0;
+    zip.addFile(path, relative(dir, path), {
+      // Regular file, 0755 or 0644: Lambda keeps these bits when it unpacks
+      // the layer (the launcher must stay executable), and normalizing them
+      // keeps the umask of the machine that built dist/layer out of the zip.
+      mode: executable ? 0o100755 : 0o100644,
+      // A fixed date, so the same tree gives the same zip. A local-time
+      // 1980-01-01 is the DOS format's first day in every timezone; without
+      // the Info-ZIP "UT" field (UTC seconds) nothing timezone-dependent is
+      // written.
+      mtime: new Date(1980, 0, 1),
+      forceDosTimestamp: true,
+      compressionLevel: 9,
+    });
   }
-  const cdir = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(cdir.length, 12);
-  end.writeUInt32LE(offset, 16);
-  await writeFile(file, Buffer.concat([...parts, cdir, end]));
+  zip.end();
+  await Promise.race([
+    pipeline(zip.outputStream, createWriteStream(file)),
+    failed,
+  ]);
 }

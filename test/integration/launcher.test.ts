@@ -228,6 +228,9 @@ describe('the layer zip', () => {
     const modes = JSON.parse(listing) as Record<string, number>;
     expect(modes['extensions/lambda-telemetry-otel']).toBe(0o755);
     expect(modes['lambda-telemetry-otel/index.mjs']).toBeDefined();
+    // Everything but the launcher is plain data, whatever the umask was.
+    const { 'extensions/lambda-telemetry-otel': _, ...rest } = modes;
+    expect(Object.entries(rest).filter(([, m]) => m !== 0o644)).toEqual([]);
     expect(
       Object.keys(modes).every(
         (p) =>
