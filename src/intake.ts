@@ -147,10 +147,15 @@ export class Intake {
       pipeline.map(event);
     } catch (err) {
       this.discarded++;
-      this._o.log.limited('error', 'map', 'an event could not be mapped; skipped', {
-        type: eventType(event),
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this._o.log.limited(
+        'error',
+        'map',
+        'an event could not be mapped; skipped',
+        {
+          type: eventType(event),
+          error: err instanceof Error ? err.message : String(err),
+        }
+      );
     }
   }
 }

@@ -264,7 +264,10 @@ export class Lifecycle {
     // On Managed Instances no INVOKE ever comes: the timer (and the batch
     // size, checked on receipt) are the only flush triggers. Elsewhere it is
     // the backup for long invocations, and only runs inside one.
-    this._timer = setInterval(() => this._policy.tick(), config.flushIntervalMs);
+    this._timer = setInterval(
+      () => this._policy.tick(),
+      config.flushIntervalMs
+    );
     this._timer.unref();
   }
 

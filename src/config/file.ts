@@ -42,6 +42,7 @@ const OURS: Record<string, string> = {
   flush: 'FLUSH',
   flush_interval_ms: 'FLUSH_INTERVAL_MS',
   export_timeout_ms: 'EXPORT_TIMEOUT_MS',
+  invoke_export_wait_ms: 'INVOKE_EXPORT_WAIT_MS',
   max_request_bytes: 'MAX_REQUEST_BYTES',
   max_export_batch_size: 'MAX_EXPORT_BATCH_SIZE',
   max_queue_events: 'MAX_QUEUE_EVENTS',

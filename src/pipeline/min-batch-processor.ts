@@ -200,7 +200,10 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
    * ms; default: now + 30 s, as the SDK's `exportTimeoutMillis`). Resolves
    * by the deadline, never rejects; exports still running then carry on.
    */
-  forceFlush(options?: { deadlineMs?: number; timeoutMillis?: number }): Promise<void> {
+  forceFlush(options?: {
+    deadlineMs?: number;
+    timeoutMillis?: number;
+  }): Promise<void> {
     const deadlineMs =
       options?.deadlineMs ?? this._now() + (options?.timeoutMillis ?? 30_000);
     const run = this._tail.then(() => this._flushNow(deadlineMs));
@@ -314,7 +317,11 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     const done = new Promise<ExportResult>((resolve) => {
       try {
         // Both exporters take the items of their own signal only.
-        (exporter as { export(items: unknown[], cb: (r: ExportResult) => void): void }).export(
+        (
+          exporter as {
+            export(items: unknown[], cb: (r: ExportResult) => void): void;
+          }
+        ).export(
           batch.map((e) => e.item),
           resolve
         );

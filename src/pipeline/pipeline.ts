@@ -25,7 +25,10 @@ export interface TelemetryPipeline {
   /** The end of one Telemetry API delivery. */
   seal(): void;
   /** INVOKE tells what no event does (the invoked ARN). */
-  noteInvoke(requestId: string | undefined, invokedArn: string | undefined): void;
+  noteInvoke(
+    requestId: string | undefined,
+    invokedArn: string | undefined
+  ): void;
   /** Events received and not yet answered: queued, in flight, or held back. */
   readonly waitingEvents: number;
   /** Events handed to an exporter and not yet answered. */

@@ -10,7 +10,10 @@ import type {
   ReadWriteLogRecord,
 } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { eventCountOf, spanEventCount } from '../../src/pipeline/event-count.js';
+import {
+  eventCountOf,
+  spanEventCount,
+} from '../../src/pipeline/event-count.js';
 
 export type OtelItem =
   | { signal: 'logs'; record: ReadableLogRecord }
@@ -33,7 +36,10 @@ export function recorder(
       });
     },
     onEnd(span: ReadableSpan) {
-      items.push({ value: { signal: 'traces', span }, events: spanEventCount(span) });
+      items.push({
+        value: { signal: 'traces', span },
+        events: spanEventCount(span),
+      });
     },
     forceFlush: async () => undefined,
     shutdown: async () => undefined,

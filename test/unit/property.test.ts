@@ -39,9 +39,10 @@ function roundTrip(protocol: OtlpProtocol, items: OtelItem[]) {
             '/v1/logs',
             type,
             body(
-              (json ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(
-                logs
-              )
+              (json
+                ? JsonLogsSerializer
+                : ProtobufLogsSerializer
+              ).serializeRequest(logs)
             )
           ).logs,
     spans:
