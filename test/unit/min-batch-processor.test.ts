@@ -1,0 +1,341 @@
+/**
+ * MinBatchProcessor, our LogRecordProcessor and SpanProcessor, fed by the
+ * real SDK LoggerProvider, exporting to an exporter whose answers the test
+ * controls (the exporter contract: export(items, resultCallback)).
+ */
+import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import {
+  LoggerProvider,
+  type ReadableLogRecord,
+} from '@opentelemetry/sdk-logs';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { describe, expect, it } from 'vitest';
+import {
+  EVENT_COUNT_KEY,
+  setSpanEventCount,
+} from '../../src/pipeline/event-count.js';
+import {
+  MinBatchProcessor,
+  type MinBatchProcessorOptions,
+} from '../../src/pipeline/min-batch-processor.js';
+import { createLogger } from '../../src/util/log.js';
+
+interface Call {
+  items: unknown[];
+  answer: (r: ExportResult) => void;
+}
+
+/** An exporter that holds each export until the test answers it. */
+function heldExporter() {
+  const calls: Call[] = [];
+  return {
+    calls,
+    exporter: {
+      export(items: unknown[], answer: (r: ExportResult) => void) {
+        calls.push({ items, answer });
+      },
+      shutdown: async () => undefined,
+      forceFlush: async () => undefined,
+    },
+  };
+}
+
+const ok: ExportResult = { code: ExportResultCode.SUCCESS };
+const transient: ExportResult = {
+  code: ExportResultCode.FAILED,
+  error: Object.assign(new Error('connect ECONNREFUSED'), {
+    code: 'ECONNREFUSED',
+  }),
+};
+const refused = (status: number): ExportResult => ({
+  code: ExportResultCode.FAILED,
+  // The shape of the exporters' OTLPExporterError: the HTTP status as `code`,
+  // the response body as `data`.
+  error: Object.assign(new Error('Bad Request'), {
+    code: status,
+    data: 'nope',
+  }),
+});
+
+function setup(over: Partial<MinBatchProcessorOptions> = {}) {
+  const logs = heldExporter();
+  const traces = heldExporter();
+  const lines: string[] = [];
+  const processor = new MinBatchProcessor({
+    exporters: { logs: logs.exporter, traces: traces.exporter },
+    minBatchSize: 1,
+    maxQueueEvents: 1_000,
+    maxQueueBytes: 1_048_576,
+    maxExportBatchSize: 100,
+    maxExportsInFlight: 2,
+    log: createLogger('debug', (l) => lines.push(l)),
+    ...over,
+  });
+  const logger = new LoggerProvider({ processors: [processor] }).getLogger('t');
+  const emit = (body: string, events = 1) =>
+    logger.emit({
+      body,
+      context: ROOT_CONTEXT.setValue(EVENT_COUNT_KEY, events),
+    });
+  const span = (name: string, events: number): ReadableSpan => {
+    const s = { name, attributes: {} } as unknown as ReadableSpan;
+    setSpanEventCount(s, events);
+    processor.onEnd(s);
+    return s;
+  };
+  const bodies = (c: Call | undefined) =>
+    (c?.items as ReadableLogRecord[]).map((r) => r.body);
+  return { processor, logs, traces, emit, span, bodies, lines };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('MinBatchProcessor', () => {
+  it('counts Telemetry API events across both signals for DISPATCH_MIN_BATCH_SIZE', () => {
+    const { processor, emit, span } = setup({ minBatchSize: 5 });
+    emit('a');
+    emit('platform line riding along', 0);
+    expect(processor.due()).toBe(false);
+    span('invocation', 3);
+    expect(processor.waitingEvents).toBe(4);
+    expect(processor.due()).toBe(false);
+    emit('b');
+    expect(processor.due()).toBe(true);
+  });
+
+  it('counts events held upstream (a span waiting for its report)', () => {
+    let held = 0;
+    const { processor, emit } = setup({
+      minBatchSize: 3,
+      heldEvents: () => held,
+    });
+    emit('a');
+    held = 2;
+    expect(processor.waitingEvents).toBe(3);
+    expect(processor.due()).toBe(true);
+  });
+
+  it('exports nothing between flushes until a batch is full, then that batch at once', () => {
+    const { logs, emit, bodies } = setup({ maxExportBatchSize: 3 });
+    emit('1');
+    emit('2');
+    expect(logs.calls).toHaveLength(0);
+    emit('3');
+    expect(logs.calls).toHaveLength(1);
+    expect(bodies(logs.calls[0])).toEqual(['1', '2', '3']);
+  });
+
+  it('sends no full batch early while the min-batch rule is not met', () => {
+    const { logs, emit } = setup({ maxExportBatchSize: 2, minBatchSize: 10 });
+    for (let i = 0; i < 9; i++) emit(String(i));
+    expect(logs.calls).toHaveLength(0);
+    emit('9');
+    expect(logs.calls).toHaveLength(1);
+  });
+
+  it('flushes in batches, in order, at most maxExportsInFlight per signal at once', async () => {
+    const { processor, logs, emit, bodies } = setup({
+      maxExportBatchSize: 2,
+      maxExportsInFlight: 2,
+      minBatchSize: 100,
+    });
+    for (let i = 0; i < 7; i++) emit(String(i));
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    expect(logs.calls).toHaveLength(2);
+    logs.calls[0]?.answer(ok);
+    await settle();
+    expect(logs.calls).toHaveLength(3);
+    for (const c of logs.calls.slice(1)) c.answer(ok);
+    await settle();
+    logs.calls[3]?.answer(ok);
+    await flushed;
+    expect(logs.calls.flatMap((c) => bodies(c))).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+    ]);
+    expect(processor.stats.sentEvents).toBe(7);
+    expect(processor.stats.sentRecords).toBe(7);
+    expect(processor.waitingEvents).toBe(0);
+  });
+
+  it('a second forceFlush while one runs waits for it (the SDK batch processor returns at once)', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a');
+    let firstDone = false;
+    let secondDone = false;
+    const deadlineMs = Date.now() + 2_000;
+    void processor.forceFlush({ deadlineMs }).then(() => {
+      firstDone = true;
+    });
+    await settle();
+    void processor.forceFlush({ deadlineMs }).then(() => {
+      secondDone = true;
+    });
+    await settle();
+    expect(secondDone).toBe(false);
+    logs.calls[0]?.answer(ok);
+    await settle();
+    await settle();
+    expect(firstDone).toBe(true);
+    expect(secondDone).toBe(true);
+  });
+
+  it('returns by its deadline while an export hangs, and accounts for it when the answer comes', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a', 2);
+    const t0 = Date.now();
+    await processor.forceFlush({ deadlineMs: t0 + 100 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(processor.inFlightEvents).toBe(2);
+    expect(processor.stats.sentEvents).toBe(0);
+    logs.calls[0]?.answer(ok);
+    await settle();
+    expect(processor.inFlightEvents).toBe(0);
+    expect(processor.stats.sentEvents).toBe(2);
+    expect(processor.waitingEvents).toBe(0);
+  });
+
+  it('puts a transiently failed batch back at the head, in order, and sends nothing more of that signal until the next flush', async () => {
+    const { processor, logs, emit, bodies } = setup({
+      maxExportBatchSize: 2,
+      maxExportsInFlight: 1,
+      minBatchSize: 100,
+    });
+    for (const b of ['1', '2', '3', '4']) emit(b);
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer(transient);
+    await flushed;
+    expect(logs.calls).toHaveLength(1);
+    expect(processor.waitingEvents).toBe(4);
+    expect(processor.stats.failedExports).toBe(1);
+    emit('5');
+    const again = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    expect(bodies(logs.calls[1])).toEqual(['1', '2']);
+    logs.calls[1]?.answer(ok);
+    await settle();
+    logs.calls[2]?.answer(ok);
+    await settle();
+    logs.calls[3]?.answer(ok);
+    await again;
+    expect(logs.calls.slice(1).flatMap((c) => bodies(c))).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+    ]);
+    expect(processor.stats.sentEvents).toBe(5);
+  });
+
+  it('drops a batch the receiver refused for good, counted in records and events, once', async () => {
+    const { processor, logs, emit, lines } = setup({ minBatchSize: 100 });
+    emit('a', 1);
+    emit('b', 0);
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer(refused(400));
+    await flushed;
+    expect(processor.stats.rejectedEvents).toBe(1);
+    expect(processor.stats.rejectedRecords).toBe(2);
+    expect(processor.waitingEvents).toBe(0);
+    await processor.forceFlush({ deadlineMs: Date.now() + 500 });
+    expect(logs.calls).toHaveLength(1);
+    expect(lines.join('\n')).toContain('"status":400');
+    expect(lines.join('\n')).not.toContain('nope');
+  });
+
+  it('treats 429/502/503/504 after the exporter retried as transient', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a');
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer(refused(503));
+    await flushed;
+    expect(processor.stats.rejectedEvents).toBe(0);
+    expect(processor.waitingEvents).toBe(1);
+  });
+
+  it('past its bounds drops the oldest queued first, across signals, counting records and events', () => {
+    const { processor, span, emit } = setup({
+      maxQueueEvents: 5,
+      minBatchSize: 100,
+    });
+    span('oldest', 3);
+    emit('a');
+    emit('b');
+    expect(processor.stats.overflowEvents).toBe(0);
+    emit('c');
+    expect(processor.stats.overflowEvents).toBe(3);
+    expect(processor.stats.overflowRecords).toBe(1);
+    expect(processor.waitingEvents).toBe(3);
+  });
+
+  it('counts records in flight against the bounds', async () => {
+    const { processor, emit } = setup({
+      maxQueueEvents: 3,
+      minBatchSize: 100,
+    });
+    emit('a');
+    emit('b');
+    void processor.forceFlush({ deadlineMs: Date.now() + 100 });
+    await settle();
+    expect(processor.inFlightEvents).toBe(2);
+    emit('c');
+    emit('d');
+    expect(processor.stats.overflowEvents).toBe(1);
+    expect(processor.waitingEvents).toBe(3);
+  });
+
+  it('bounds bytes too', () => {
+    const { processor, emit } = setup({
+      maxQueueBytes: 1_000,
+      minBatchSize: 100,
+    });
+    emit('x'.repeat(400));
+    emit('y'.repeat(400));
+    expect(processor.stats.overflowEvents).toBe(0);
+    emit('z'.repeat(400));
+    expect(processor.stats.overflowEvents).toBe(1);
+  });
+
+  it('shuts down once: flushes, then ignores every later record', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('before');
+    const down = processor.shutdown({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer(ok);
+    await down;
+    await processor.shutdown({ deadlineMs: Date.now() + 2_000 });
+    emit('after');
+    expect(processor.waitingEvents).toBe(0);
+    expect(logs.calls).toHaveLength(1);
+    expect(processor.stats.sentEvents).toBe(1);
+  });
+
+  it('counts a signal without exporter as discarded', () => {
+    const lines: string[] = [];
+    const processor = new MinBatchProcessor({
+      exporters: {},
+      minBatchSize: 1,
+      maxQueueEvents: 10,
+      maxQueueBytes: 10_000,
+      maxExportBatchSize: 10,
+      maxExportsInFlight: 1,
+      log: createLogger('debug', (l) => lines.push(l)),
+    });
+    const s = { name: 's', attributes: {} } as unknown as ReadableSpan;
+    setSpanEventCount(s, 4);
+    processor.onEnd(s);
+    expect(processor.stats.discardedEvents).toBe(4);
+    expect(processor.waitingEvents).toBe(0);
+  });
+});
