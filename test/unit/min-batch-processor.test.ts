@@ -85,7 +85,7 @@ function setup(over: Partial<MinBatchProcessorOptions> = {}) {
     return s;
   };
   const bodies = (c: Call | undefined) =>
-    (c?.items as ReadableLogRecord[]).map((r) => r.body);
+    ((c?.items ?? []) as ReadableLogRecord[]).map((r) => r.body);
   return { processor, logs, traces, emit, span, bodies, lines };
 }
 
