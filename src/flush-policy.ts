@@ -81,7 +81,9 @@ export class FlushPolicy {
       }
       await this._awaitLoad(fnDeadlineMs);
       const pipeline = this._d.pipeline();
-      if (pipeline?.due()) {
+      // At the deadline (a runtimeDone that never came) there is no time
+      // left to send anything: it waits for the next flush.
+      if (pipeline?.due() && this._now() < fnDeadlineMs) {
         const flushing = this._flush(
           pipeline,
           Math.min(this._now() + o.exportTimeoutMs, fnDeadlineMs),

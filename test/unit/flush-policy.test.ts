@@ -1,0 +1,250 @@
+/**
+ * The flush policy's rules with fake timers (pure timing rules): when a
+ * flush starts, with which deadline, and how long `/next` and SHUTDOWN wait.
+ * The intake is the real one; the pipeline records what it is asked.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  FlushPolicy,
+  type FlushPolicyOptions,
+} from '../../src/flush-policy.js';
+import { Intake } from '../../src/intake.js';
+import type { TelemetryPipeline } from '../../src/pipeline/pipeline.js';
+import { createLogger } from '../../src/util/log.js';
+
+const T0 = Date.parse('2026-11-29T10:00:00.000Z');
+const RID = 'aaaaaaaa-1111-4222-8333-944445555666';
+
+interface FlushCall {
+  atMs: number;
+  deadlineMs: number;
+  final: boolean;
+  finish: () => void;
+}
+
+function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
+  const flushes: FlushCall[] = [];
+  const settles: number[] = [];
+  let waitingEvents = waiting;
+  const pipeline: TelemetryPipeline = {
+    map: () => undefined,
+    seal: () => undefined,
+    noteInvoke: () => undefined,
+    get waitingEvents() {
+      return waitingEvents;
+    },
+    inFlightEvents: 0,
+    due: () => waitingEvents > 0,
+    flush: (deadlineMs, final) =>
+      new Promise<void>((finish) => {
+        flushes.push({ atMs: Date.now(), deadlineMs, final, finish });
+      }),
+    settle: async (deadlineMs) => {
+      settles.push(deadlineMs);
+    },
+    reportDrops: () => undefined,
+    stats: {
+      sentEvents: 0,
+      rejectedEvents: 0,
+      overflowEvents: 0,
+      discardedEvents: 0,
+      failedExports: 0,
+    },
+    shutdown: async () => undefined,
+  };
+  const intake = new Intake({
+    filters: {
+      functionMinSeverity: undefined,
+      extensionMinSeverity: undefined,
+      include: [],
+      exclude: [],
+    },
+    maxEarlyEvents: 100,
+    log: createLogger('silent'),
+  });
+  intake.attach(pipeline);
+  const errors: unknown[] = [];
+  const policy = new FlushPolicy({
+    options: {
+      flush: 'next-invoke',
+      managedInstances: false,
+      exportTimeoutMs: 5_000,
+      invokeWaitMs: 300,
+      shutdownWaitMs: 400,
+      ...over,
+    },
+    pipeline: () => pipeline,
+    loading: () => undefined,
+    intake,
+    beforeFlush: () => undefined,
+    onError: (e) => errors.push(e),
+  });
+  const deliver = (type: string, requestId = RID) =>
+    intake.receive([
+      { time: new Date().toISOString(), type, record: { requestId } },
+    ]);
+  return {
+    policy,
+    flushes,
+    settles,
+    deliver,
+    errors,
+    setWaiting: (n: number) => {
+      waitingEvents = n;
+    },
+  };
+}
+
+/** Resolves when `p` has settled, or says it has not after the timers ran. */
+async function settledWithin(p: Promise<unknown>, ms: number) {
+  let done = false;
+  void p.then(() => {
+    done = true;
+  });
+  await vi.advanceTimersByTimeAsync(ms);
+  return done;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('flush policy', () => {
+  it('next-invoke: flushes at INVOKE, bounded by the export timeout and the function deadline', async () => {
+    const { policy, flushes } = setup();
+    void policy.onInvoke(RID, T0 + 3_000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]?.atMs).toBe(T0);
+    expect(flushes[0]?.deadlineMs).toBe(T0 + 3_000);
+    expect(flushes[0]?.final).toBe(false);
+  });
+
+  it('next-invoke: /next waits for a slow export at most INVOKE_EXPORT_WAIT_MS', async () => {
+    const { policy, flushes, settles } = setup({ invokeWaitMs: 300 });
+    const invoked = policy.onInvoke(RID, T0 + 60_000);
+    expect(await settledWithin(invoked, 299)).toBe(false);
+    expect(await settledWithin(invoked, 1)).toBe(true);
+    expect(flushes).toHaveLength(1);
+    expect(settles).toEqual([T0 + 60_000]);
+  });
+
+  it('next-invoke: /next follows at once when the export is quick', async () => {
+    const { policy, flushes } = setup();
+    const invoked = policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    expect(await settledWithin(invoked, 1)).toBe(true);
+  });
+
+  it('sends nothing at INVOKE when the min-batch rule is not met', async () => {
+    const { policy, flushes } = setup({}, 0);
+    const invoked = policy.onInvoke(RID, T0 + 60_000);
+    expect(await settledWithin(invoked, 0)).toBe(true);
+    expect(flushes).toHaveLength(0);
+  });
+
+  it('end: waits for this invocation runtimeDone, then flushes', async () => {
+    const { policy, flushes, deliver } = setup({ flush: 'end' });
+    const invoked = policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(1_000);
+    deliver('platform.runtimeDone', 'another-request');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(0);
+    deliver('platform.runtimeDone');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]?.atMs).toBe(T0 + 1_000);
+    flushes[0]?.finish();
+    expect(await settledWithin(invoked, 0)).toBe(true);
+  });
+
+  it('end: a runtimeDone that never comes holds /next only until the function deadline', async () => {
+    const { policy, flushes } = setup({ flush: 'end' });
+    const invoked = policy.onInvoke(RID, T0 + 2_000);
+    expect(await settledWithin(invoked, 1_999)).toBe(false);
+    expect(await settledWithin(invoked, 1)).toBe(true);
+    // At the deadline there is no time left to send: it waits for later.
+    expect(flushes).toHaveLength(0);
+  });
+
+  it('the timer starts nothing outside an invocation (a freeze may follow)', async () => {
+    const { policy, flushes } = setup();
+    policy.tick();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(0);
+  });
+
+  it('the timer flushes inside an invocation, with its deadline', async () => {
+    const { policy, flushes } = setup({ flush: 'end' });
+    void policy.onInvoke(RID, T0 + 2_000);
+    await vi.advanceTimersByTimeAsync(500);
+    policy.tick();
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]?.deadlineMs).toBe(T0 + 2_000);
+  });
+
+  it('on Managed Instances the rule is checked on each delivery and by the timer', async () => {
+    const { policy, flushes, setWaiting } = setup(
+      { managedInstances: true },
+      0
+    );
+    policy.onDelivery();
+    expect(flushes).toHaveLength(0);
+    setWaiting(3);
+    policy.onDelivery();
+    policy.tick();
+    expect(flushes).toHaveLength(2);
+    expect(flushes[0]?.deadlineMs).toBe(T0 + 5_000);
+  });
+
+  it('SHUTDOWN waits for the last report at most SHUTDOWN_WAIT_MS, then flushes everything (final)', async () => {
+    const { policy, flushes } = setup({ shutdownWaitMs: 400 });
+    const invoked = policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    await invoked;
+    const down = policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(399);
+    expect(flushes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.final).toBe(true);
+    expect(flushes[1]?.deadlineMs).toBe(T0 + 1_900);
+    for (const f of flushes) f.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    for (const f of flushes) f.finish();
+    expect(await settledWithin(down, 0)).toBe(true);
+  });
+
+  it('SHUTDOWN flushes as soon as the last report arrives', async () => {
+    const { policy, flushes, deliver } = setup();
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(50);
+    deliver('platform.report');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0 + 50);
+  });
+
+  it('SHUTDOWN never waits for a report more than half the budget', async () => {
+    const { policy, flushes } = setup({ shutdownWaitMs: 2_000 });
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    void policy.onShutdown(T0 + 1_000, T0);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(flushes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(2);
+  });
+});
