@@ -25,6 +25,8 @@ export interface RawExporterOptions {
   url: string;
   /** Upper bound of one request in ms, before any deadline applies. */
   timeoutMs: number;
+  /** Extra headers (LAMBDA_TELEMETRY_OTEL_HEADERS); never logged. */
+  headers?: Readonly<Record<string, string>>;
   /** One request body stays under this many bytes (a single larger event still goes). */
   maxRequestBytes: number;
   /** Clock in epoch ms (tests). */
@@ -77,7 +79,10 @@ export function createRawJsonExporter(
   opts: RawExporterOptions
 ): BatchExporter<string> {
   const now = opts.now ?? Date.now;
-  const { url, headers } = splitUserInfo(opts.url);
+  const split = splitUserInfo(opts.url);
+  const url = split.url;
+  // Ours first: the content type and the URL's credentials win.
+  const headers = { ...opts.headers, ...split.headers };
   const agent = new Agent({
     // The Dispatcher sends one request at a time. With more than one
     // connection undici opens a second socket for a request that follows

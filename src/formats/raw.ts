@@ -32,6 +32,9 @@ export async function createRawFormat(
       createRawJsonExporter({
         url: postUri,
         timeoutMs: config.export.timeoutMs,
+        // DISPATCH_POST_URI's headers (ours only, never the function's):
+        // the config puts them on the logs target it derives from it.
+        headers: config.otlp.logs?.headers ?? {},
         maxRequestBytes: config.export.maxRequestBytes,
       })
     )

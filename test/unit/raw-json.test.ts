@@ -97,6 +97,21 @@ describe('raw JSON exporter', () => {
     expect(JSON.parse(req?.body.toString('utf8') ?? '')).toEqual(events);
   });
 
+  it('sends the configured headers (LAMBDA_TELEMETRY_OTEL_HEADERS), keeping its JSON content type', async () => {
+    const s = await sink();
+    const exporter = createRawJsonExporter({
+      url: s.url,
+      timeoutMs: 2_000,
+      maxRequestBytes: 1_048_576,
+      headers: { 'x-api-key': 'k1', 'content-type': 'text/plain' },
+    });
+    const result = await exporter.export(items, Date.now() + 2_000);
+    await exporter.shutdown();
+    expect(result).toEqual({ status: 'success' });
+    expect(s.requests[0]?.headers['x-api-key']).toBe('k1');
+    expect(s.requests[0]?.headers['content-type']).toBe('application/json');
+  });
+
   it.each([429, 502, 503, 504])('treats %i as retryable', async (status) => {
     const s = await sink();
     s.reply = () => ({ status, headers: { 'retry-after': '3' } });
