@@ -10,6 +10,7 @@
 import {
   type AnyValue,
   type Attributes,
+  type Context,
   type Logger as OtelLogger,
   ROOT_CONTEXT,
   SeverityNumber,
@@ -85,6 +86,9 @@ export class OtelMapper {
   private readonly _spans: SpanAssembler;
   private readonly _now: () => number;
   private _logger: OtelLogger;
+  private _lastContext:
+    | { events: number; span: SpanContext | undefined; context: Context }
+    | undefined;
   /** The invocation between platform.start and runtimeDone (not on LMI). */
   private _active: string | undefined;
   private _lastTimeMs = 0;
@@ -295,6 +299,22 @@ export class OtelMapper {
     });
   }
 
+  /**
+   * The Context a record is emitted with (its span and event count). Each
+   * Context is two Map copies and a span wrapper; the records of one
+   * invocation share theirs, so the last one is reused.
+   */
+  private _contextFor(events: number, span: SpanContext | undefined): Context {
+    const c = this._lastContext;
+    if (c !== undefined && c.events === events && c.span === span) {
+      return c.context;
+    }
+    let context = ROOT_CONTEXT.setValue(EVENT_COUNT_KEY, events);
+    if (span) context = trace.setSpanContext(context, span);
+    this._lastContext = { events, span, context };
+    return context;
+  }
+
   private _emitLog(l: {
     body: AnyValue;
     timeMs: number;
@@ -323,8 +343,7 @@ export class OtelMapper {
       timeMs = this._lastTimeMs + 0.001;
     }
     this._lastTimeMs = timeMs;
-    let context = ROOT_CONTEXT.setValue(EVENT_COUNT_KEY, l.events);
-    if (l.ctx) context = trace.setSpanContext(context, l.ctx);
+    const context = this._contextFor(l.events, l.ctx);
     this._logger.emit({
       timestamp: toHrTime(timeMs),
       observedTimestamp: toHrTime(l.observedMs),
