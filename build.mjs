@@ -17,6 +17,7 @@ import { dirname, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { builtinShims } from './build/builtin-shims.mjs';
 import { ZipFile } from 'yazl';
 import {
   duplicatePackages,
@@ -61,6 +62,7 @@ const common = {
 
 const layerBuild = await esbuild.build({
   ...common,
+  plugins: [builtinShims()],
   entryPoints: { index: 'src/main.ts' },
   outdir: join(layer, NAME),
   outExtension: { '.js': '.mjs' },

@@ -79,7 +79,11 @@ export class FlushPolicy {
           fnDeadlineMs
         );
       }
-      await this._awaitLoad(fnDeadlineMs);
+      // The export stack loads after the first /next, while the runtime
+      // initialises. With `next-invoke` an INVOKE that comes first does not
+      // wait for it (that would be billed time): what arrived waits for the
+      // next flush. With `end` the wait is part of the price asked for.
+      if (o.flush === 'end') await this._awaitLoad(fnDeadlineMs);
       const pipeline = this._d.pipeline();
       // At the deadline (a runtimeDone that never came) there is no time
       // left to send anything: it waits for the next flush.

@@ -323,9 +323,10 @@ export class Lifecycle {
       await this._policy.onShutdown(deadline, received);
     }
     const p = this._pipeline;
+    await p?.shutdown(deadline);
+    // Read after the exporters' shutdown: what it still sent is `sent`.
     const unsent = p?.waitingEvents ?? this._intake.earlyEvents;
     const inFlight = p?.inFlightEvents ?? 0;
-    await p?.shutdown(deadline);
     await this._close();
     const s = p?.stats;
     log.info('shutdown', {

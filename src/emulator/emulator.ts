@@ -392,6 +392,10 @@ export class LambdaEmulator {
     const timeoutMs = spec.timeoutMs ?? 3_000;
     this.thaw();
     const startedAt = Date.now();
+    // Every /next so far belongs to earlier invocations (counted, not
+    // compared by time: one in the same millisecond as this start would be
+    // taken for this invocation's and its overhead reported as 0).
+    const callsBefore = this.extension?.nextCalls.length ?? 0;
     const deadlineMs = startedAt + timeoutMs;
     const trace = spec.traced === false ? undefined : xrayHeader();
     const tracing = trace
@@ -494,9 +498,6 @@ export class LambdaEmulator {
 
     // Lambda waits for every extension's /next, up to the function deadline.
     const ext = this.extension;
-    const callsBefore = ext
-      ? ext.nextCalls.filter((t) => t < startedAt).length
-      : 0;
     while (this.running && ext && !ext.pending && Date.now() < deadlineMs)
       await sleep(1);
     const nextAt = ext ? ext.nextCalls[callsBefore] : undefined;

@@ -247,4 +247,37 @@ describe('flush policy', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(flushes).toHaveLength(2);
   });
+
+  it('next-invoke: an INVOKE that comes while the export stack still loads does not wait for it; end does, bounded', async () => {
+    let load: () => void = () => undefined;
+    const loading = new Promise<void>((r) => {
+      load = r;
+    });
+    const make = (flush: 'next-invoke' | 'end') =>
+      new FlushPolicy({
+        options: {
+          flush,
+          managedInstances: false,
+          exportTimeoutMs: 5_000,
+          invokeWaitMs: 300,
+          shutdownWaitMs: 400,
+        },
+        pipeline: () => undefined,
+        loading: () => loading,
+        intake: {
+          hasRuntimeDone: () => true,
+          hasReport: () => true,
+          waitFor: async () => undefined,
+        },
+        beforeFlush: () => undefined,
+        onError: () => undefined,
+      });
+    expect(
+      await settledWithin(make('next-invoke').onInvoke(RID, T0 + 60_000), 0)
+    ).toBe(true);
+    const end = make('end').onInvoke(RID, T0 + 60_000);
+    expect(await settledWithin(end, 1_000)).toBe(false);
+    load();
+    expect(await settledWithin(end, 0)).toBe(true);
+  });
 });
