@@ -23,6 +23,9 @@ export function builtinShims() {
         const name = args.path.replace(/^node:/, '');
         if (!builtinModules.includes(name)) return undefined;
         if (!/[\\/]node_modules[\\/]/.test(args.importer)) return undefined;
+        // require() of a built-in (undici) stays as it is: CommonJS callers
+        // expect the module itself (require('events') is a constructor).
+        if (args.kind === 'require-call') return undefined;
         return { path: name, namespace: 'builtin-shim' };
       });
       build.onLoad({ filter: /.*/, namespace: 'builtin-shim' }, (args) => {

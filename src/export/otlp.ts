@@ -8,8 +8,10 @@
  *
  * They also read the process's OTEL_EXPORTER_OTLP_* variables whatever they
  * are given (ecosystem.md B.2b): the extension's entry removes those from
- * its own environment once the configuration has read them (main.ts), so
- * the function's headers, timeout and compression never reach our endpoint.
+ * its own environment once the configuration has read them (main.ts): the
+ * function's headers never reach DISPATCH_POST_URI, and its timeout and
+ * compression apply only where our configuration says they do (README,
+ * Configuration: as fallbacks of our own settings).
  */
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';

@@ -41,7 +41,13 @@ describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
   });
 
   it('next-invoke (default): an invocation, report included, has left two INVOKEs later, and nothing waits for /next', async () => {
-    const h = await start({ DISPATCH_FORMAT: 'otlp' });
+    // The export stack loads after the first /next, while the runtime
+    // initialises: a runtime init of 300 ms (a small Node function's is
+    // 150-300 ms) lets it finish before the first INVOKE even on a busy
+    // machine, as the rule being tested assumes. (With the emulator's
+    // default 100 ms, the first invocation could share the CPU with the
+    // load: 12-66 ms under a busy core, measured.)
+    const h = await start({ DISPATCH_FORMAT: 'otlp' }, { runtimeInitMs: 300 });
     await h.emu.launch();
     // Lambda delivers what is buffered within one buffering timeout (25 ms)
     // of a thaw: with a shorter handler, invocation 1's report could slip
