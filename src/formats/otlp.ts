@@ -9,7 +9,7 @@ import {
   EXPORTS_IN_FLIGHT_PER_SIGNAL,
   EXTENSION_VERSION,
 } from '../constants.js';
-import { createOtlpExporters } from '../export/otlp.js';
+import { createOtlpExporters, otlpSerializers } from '../export/otlp.js';
 import type { RegisterResult } from '../lambda/extensions-api.js';
 import { OtelMapper } from '../otel/mapper.js';
 import { resourceAttributes } from '../otel/resource.js';
@@ -60,6 +60,7 @@ export async function createOtlpFormat(
   let mapper: OtelMapper | undefined;
   const processor = new MinBatchProcessor({
     exporters,
+    serializers: otlpSerializers(otlp.protocol),
     minBatchSize: config.dispatch.minBatchSize,
     maxQueueEvents: config.queue.maxEvents,
     maxQueueBytes: config.queue.maxBytes,
@@ -133,6 +134,7 @@ async function warmUp(
     });
     const processor = new MinBatchProcessor({
       exporters,
+      serializers: otlpSerializers(config.otlp.protocol),
       minBatchSize: 1,
       maxQueueEvents: 100,
       maxQueueBytes: 1_048_576,
@@ -176,7 +178,7 @@ function otlpPipeline(
 ): TelemetryPipeline {
   return {
     map: (event) => mapper.map(event),
-    seal: () => undefined,
+    seal: () => processor.seal(),
     noteInvoke: (rid, arn) => mapper.noteInvoke(rid, arn),
     get waitingEvents() {
       return processor.waitingEvents;

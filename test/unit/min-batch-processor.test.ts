@@ -1,7 +1,10 @@
 /**
  * MinBatchProcessor, our LogRecordProcessor and SpanProcessor, fed by the
  * real SDK LoggerProvider, exporting to an exporter whose answers the test
- * controls (the exporter contract: export(items, resultCallback)).
+ * controls (the exporter contract: export(batch, resultCallback)). Batches
+ * are serialized by a readable stand-in (JSON of the bodies) in the rule
+ * tests, and by the official OTLP serializer, decoded independently, in
+ * the last one.
  */
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -15,16 +18,27 @@ import {
   EVENT_COUNT_KEY,
   setSpanEventCount,
 } from '../../src/pipeline/event-count.js';
+import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
+import { otlpSerializers } from '../../src/export/otlp.js';
 import {
   MinBatchProcessor,
   type MinBatchProcessorOptions,
+  type SerializedBatch,
 } from '../../src/pipeline/min-batch-processor.js';
 import { createLogger } from '../../src/util/log.js';
 
 interface Call {
-  items: unknown[];
+  batch: SerializedBatch;
   answer: (r: ExportResult) => void;
 }
+
+/** Bodies (logs) or names (spans) as JSON: readable in assertions. */
+const readable = {
+  logs: (records: ReadableLogRecord[]) =>
+    Buffer.from(JSON.stringify(records.map((r) => r.body))),
+  traces: (spans: ReadableSpan[]) =>
+    Buffer.from(JSON.stringify(spans.map((s) => s.name))),
+};
 
 /** An exporter that holds each export until the test answers it. */
 function heldExporter() {
@@ -32,8 +46,8 @@ function heldExporter() {
   return {
     calls,
     exporter: {
-      export(items: unknown[], answer: (r: ExportResult) => void) {
-        calls.push({ items, answer });
+      export(batch: SerializedBatch, answer: (r: ExportResult) => void) {
+        calls.push({ batch, answer });
       },
       shutdown: async () => undefined,
       forceFlush: async () => undefined,
@@ -64,6 +78,7 @@ function setup(over: Partial<MinBatchProcessorOptions> = {}) {
   const lines: string[] = [];
   const processor = new MinBatchProcessor({
     exporters: { logs: logs.exporter, traces: traces.exporter },
+    serializers: readable,
     minBatchSize: 1,
     maxQueueEvents: 1_000,
     maxQueueBytes: 1_048_576,
@@ -84,8 +99,8 @@ function setup(over: Partial<MinBatchProcessorOptions> = {}) {
     processor.onEnd(s);
     return s;
   };
-  const bodies = (c: Call | undefined) =>
-    ((c?.items ?? []) as ReadableLogRecord[]).map((r) => r.body);
+  const bodies = (c: Call | undefined): unknown[] =>
+    c === undefined ? [] : JSON.parse(Buffer.from(c.batch.body).toString());
   return { processor, logs, traces, emit, span, bodies, lines };
 }
 
@@ -325,6 +340,7 @@ describe('MinBatchProcessor', () => {
     const lines: string[] = [];
     const processor = new MinBatchProcessor({
       exporters: {},
+      serializers: readable,
       minBatchSize: 1,
       maxQueueEvents: 10,
       maxQueueBytes: 10_000,
@@ -337,5 +353,41 @@ describe('MinBatchProcessor', () => {
     processor.onEnd(s);
     expect(processor.stats.discardedEvents).toBe(4);
     expect(processor.waitingEvents).toBe(0);
+  });
+
+  it('seals the open batch at the end of a delivery, serialized by the official OTLP serializer', async () => {
+    const logs = heldExporter();
+    const processor = new MinBatchProcessor({
+      exporters: { logs: logs.exporter },
+      serializers: otlpSerializers('http/protobuf'),
+      minBatchSize: 100,
+      maxQueueEvents: 1_000,
+      maxQueueBytes: 1_048_576,
+      maxExportBatchSize: 512,
+      maxExportsInFlight: 1,
+      log: createLogger('silent'),
+    });
+    const logger = new LoggerProvider({ processors: [processor] }).getLogger(
+      't'
+    );
+    logger.emit({ body: 'héllo', attributes: { 'faas.invocation.id': 'r1' } });
+    logger.emit({ body: 'second' });
+    const before = processor.waitingEvents;
+    processor.seal();
+    expect(processor.waitingEvents).toBe(before);
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    const call = logs.calls[0];
+    expect(call?.batch.records).toBe(2);
+    const decoded = decodeOtlp(
+      '/v1/logs',
+      'application/x-protobuf',
+      Buffer.from(call?.batch.body ?? [])
+    );
+    expect(decoded.logs.map((l) => l.body)).toEqual(['héllo', 'second']);
+    expect(decoded.logs[0]?.attributes['faas.invocation.id']).toBe('r1');
+    call?.answer(ok);
+    await flushed;
+    expect(processor.stats.sentRecords).toBe(2);
   });
 });
