@@ -51,13 +51,37 @@ const NUMERIC_LEVELS: Record<number, string> = {
 };
 
 /** Severity from a level name (any case) or a pino-style number. */
+/** The severities of level names seen, any case (a handful in practice). */
+const byName = new Map<
+  string,
+  { text: string; number: SeverityNumber } | null
+>();
+
+/**
+ * Severity from a level name (any case) or a pino-style number; undefined
+ * when the level is not one we know. Names are remembered: every line of a
+ * delivery names one of a few levels, and this ran per record.
+ */
 export function severityOf(
   level: unknown
 ): { text: string; number: SeverityNumber } | undefined {
-  let text: string | undefined;
-  if (typeof level === 'string') text = level.trim().toUpperCase();
-  else if (typeof level === 'number') text = NUMERIC_LEVELS[level];
-  if (text === undefined) return undefined;
+  if (typeof level === 'string') {
+    const known = byName.get(level);
+    if (known !== undefined) return known ?? undefined;
+    const found = lookup(level.trim().toUpperCase());
+    if (byName.size < 256) byName.set(level, found ?? null);
+    return found;
+  }
+  if (typeof level === 'number') {
+    const text = NUMERIC_LEVELS[level];
+    return text === undefined ? undefined : lookup(text);
+  }
+  return undefined;
+}
+
+function lookup(
+  text: string
+): { text: string; number: SeverityNumber } | undefined {
   const number = SEVERITY[text];
   return number === undefined ? undefined : { text, number };
 }
@@ -81,16 +105,17 @@ function parseText(line: string): ParsedLog {
   if (m) {
     const severity = severityOf(m[3]);
     if (severity) {
-      const requestId = m[2] && m[2] !== 'undefined' ? m[2] : undefined;
-      const timeMs = parseTimeMs(m[1]);
-      return {
+      // Built field by field: this runs for every Node text line.
+      const out: ParsedLog = {
         body: stripNewline(m[4] ?? ''),
-        ...(timeMs !== undefined ? { timeMs } : {}),
-        ...(requestId ? { requestId } : {}),
         severityText: severity.text,
         severityNumber: severity.number,
         attributes: {},
       };
+      const timeMs = parseTimeMs(m[1]);
+      if (timeMs !== undefined) out.timeMs = timeMs;
+      if (m[2] && m[2] !== 'undefined') out.requestId = m[2];
+      return out;
     }
   }
   const trimmed = text.trim();

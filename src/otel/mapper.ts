@@ -12,6 +12,7 @@ import {
   type Attributes,
   type Context,
   type Logger as OtelLogger,
+  type LogRecord,
   ROOT_CONTEXT,
   SeverityNumber,
   type SpanContext,
@@ -280,22 +281,18 @@ export class OtelMapper {
         ? this._active
         : undefined);
     const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
-    const attributes: Record<string, unknown> = {
-      ...parsed.attributes,
-      [ATTR_LAMBDA_EVENT_TYPE]: type,
-    };
+    const attributes: Record<string, unknown> = parsed.attributes;
+    attributes[ATTR_LAMBDA_EVENT_TYPE] = type;
     if (requestId) attributes[ATTR_FAAS_INVOCATION_ID] = requestId;
     this._emitLog({
       body: parsed.body as AnyValue,
       timeMs: parsed.timeMs ?? timeMs,
       observedMs,
-      ...(parsed.severityText ? { severityText: parsed.severityText } : {}),
-      ...(parsed.severityNumber
-        ? { severityNumber: parsed.severityNumber }
-        : {}),
+      severityText: parsed.severityText,
+      severityNumber: parsed.severityNumber,
       attributes,
       events: 1,
-      ...(ctx ? { ctx } : {}),
+      ctx,
     });
   }
 
@@ -319,11 +316,11 @@ export class OtelMapper {
     body: AnyValue;
     timeMs: number;
     observedMs: number;
-    severityText?: string;
-    severityNumber?: SeverityNumber;
+    severityText?: string | undefined;
+    severityNumber?: SeverityNumber | undefined;
     attributes: Record<string, unknown>;
     events: number;
-    ctx?: SpanContext;
+    ctx?: SpanContext | undefined;
   }): void {
     if (!this._o.signals.logs) {
       this._discarded += l.events;
@@ -344,14 +341,16 @@ export class OtelMapper {
     }
     this._lastTimeMs = timeMs;
     const context = this._contextFor(l.events, l.ctx);
-    this._logger.emit({
+    // Built field by field (no spreads): this runs for every record.
+    const record: LogRecord = {
       timestamp: toHrTime(timeMs),
       observedTimestamp: toHrTime(l.observedMs),
-      ...(l.severityText ? { severityText: l.severityText } : {}),
-      ...(l.severityNumber ? { severityNumber: l.severityNumber } : {}),
       body,
       attributes: l.attributes as Attributes,
       context,
-    });
+    };
+    if (l.severityText) record.severityText = l.severityText;
+    if (l.severityNumber) record.severityNumber = l.severityNumber;
+    this._logger.emit(record);
   }
 }
