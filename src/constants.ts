@@ -104,8 +104,9 @@ export const DEFAULT_RETRY_MAX_MS = 1_000;
 export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
 
 /**
- * Exports of one signal in flight at once: records handed to an exporter
- * stay in memory until answered, so this bounds them (with the batch size).
+ * Exports of one signal in flight at once: a batch handed to an exporter
+ * (its serialized bytes) stays in memory until answered, so this bounds
+ * them (with the batch size), and keeps order across batches near enough.
  */
 export const EXPORTS_IN_FLIGHT_PER_SIGNAL = 4;
 

@@ -1,6 +1,7 @@
 /**
  * DISPATCH_FORMAT=otlp wired up: the mapper (events to SDK log records and
- * spans), our MinBatchProcessor, and the official OTLP exporters, from the
+ * spans), our MinBatchProcessor with the official serializers, and the OTLP
+ * exporters composed of the official parts (export/otlp.ts), from the
  * frozen configuration and the register response. Loaded after the first
  * `/next`, so none of it is init time.
  */
