@@ -35,7 +35,9 @@ export type DispatchFormat = 'otlp' | 'raw';
 export type FlushPolicy = 'next-invoke' | 'end';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
+/** Where one OTLP signal goes. */
 export interface SignalTarget {
+  /** The full per-signal URL (…/v1/logs, …/v1/traces). */
   url: string;
   headers: Readonly<Record<string, string>>;
 }

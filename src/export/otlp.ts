@@ -34,20 +34,15 @@ import {
   ProtobufLogsSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
+import type { OtlpProtocol, SignalTarget } from '../config/config.js';
 import type {
   BatchExporter,
   BatchSerializers,
   SerializedBatch,
 } from '../pipeline/min-batch-processor.js';
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type { OtlpProtocol, SignalTarget };
 export type OtlpSignal = 'logs' | 'traces';
-
-export interface SignalTarget {
-  /** The full per-signal URL (…/v1/logs, …/v1/traces). */
-  url: string;
-  headers: Readonly<Record<string, string>>;
-}
 
 export interface OtlpExporterOptions {
   logs: SignalTarget | undefined;

@@ -11,19 +11,9 @@ import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
 import { checkRaw } from '../../src/emulator/scenario.js';
 import { Sink } from '../../src/emulator/sink.js';
 import { freePort, harnesses, ownLogs } from '../helpers/layer.js';
+import { IN_SPANS } from '../helpers/events.js';
 
 const start = harnesses();
-
-/** Platform events that go into spans (their log lines ride along). */
-const IN_SPANS = new Set([
-  'platform.start',
-  'platform.runtimeDone',
-  'platform.report',
-  'platform.initStart',
-  'platform.initRuntimeDone',
-  'platform.initReport',
-  'lambda-telemetry-otel.drops',
-]);
 
 const OTLP = {
   DISPATCH_FORMAT: 'otlp',

@@ -15,6 +15,7 @@ import type {
 import { decodeOtlp } from '../../src/emulator/otlp-decode.js';
 import type { Sink } from '../../src/emulator/sink.js';
 import { freePort, harnesses, ownLogs } from '../helpers/layer.js';
+import { IN_SPANS } from '../helpers/events.js';
 
 const start = harnesses();
 
@@ -28,17 +29,6 @@ const fiveLines: LogLine[] = [
   { atMs: 4, message: 'four' },
   { atMs: 5, message: 'five' },
 ];
-
-/** Platform events that go into spans (their log records count no event). */
-const IN_SPANS = new Set([
-  'platform.start',
-  'platform.runtimeDone',
-  'platform.report',
-  'platform.initStart',
-  'platform.initRuntimeDone',
-  'platform.initReport',
-  'lambda-telemetry-otel.drops',
-]);
 
 /** The extension's `shutdown` line (src/lifecycle.ts `_shutdown`). */
 interface ShutdownLine {
