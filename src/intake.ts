@@ -54,6 +54,11 @@ export class Intake {
     this._now = _o.now ?? Date.now;
   }
 
+  /** No pipeline will come: every event from now on is discarded. */
+  get discarding(): boolean {
+    return this._discard;
+  }
+
   /** Events waiting here for the format to load. */
   get earlyEvents(): number {
     return this._early.length;

@@ -60,8 +60,6 @@ export class Lifecycle {
   private _listener: Listener | undefined;
   /** What register answered (account id, function name...). */
   registration: RegisterResult | undefined;
-  /** No pipeline will come (no endpoint, or the format failed to load). */
-  private _discard = false;
   private _reportedDrops = '';
   private _timer: NodeJS.Timeout | undefined;
   private _signal: (req: ShutdownRequest) => void = () => undefined;
@@ -250,14 +248,12 @@ export class Lifecycle {
           );
         }
         this._pipeline = format.pipeline;
-        this._discard = format.pipeline === undefined;
         this._intake.attach(format.pipeline);
       },
       (err: unknown) => {
         log.error('the export stack failed to load; telemetry is discarded', {
           error: errorText(err),
         });
-        this._discard = true;
         this._intake.attach(undefined);
       }
     );
@@ -319,7 +315,7 @@ export class Lifecycle {
         ? (req.deadlineMs as number)
         : received + SHUTDOWN_FALLBACK_BUDGET_MS) - DEADLINE_MARGIN_MS;
     clearInterval(this._timer);
-    if (this._listener !== undefined && !this._discard) {
+    if (this._listener !== undefined && !this._intake.discarding) {
       await this._policy.onShutdown(deadline, received);
     }
     const p = this._pipeline;

@@ -605,16 +605,36 @@ export function keyValues(
       continue;
     }
     const value = part.slice(eq + 1).trim();
+    let k: string;
+    let v: string;
     try {
-      out[decodeURIComponent(key)] = decodeURIComponent(value);
+      k = decodeURIComponent(key);
+      v = decodeURIComponent(value);
     } catch {
       warnings.push(
         `${name} entry ${JSON.stringify(key)} is not valid percent-encoding; skipped`
       );
+      continue;
     }
+    // Headers (the entries whose values are secret): an HTTP client refuses
+    // a name that is not a token or a value with a control character, and
+    // every export would fail with it (RFC 9110 §5.1, §5.5).
+    if (!showValues && (!HEADER_NAME.test(k) || HEADER_VALUE_BAD.test(v))) {
+      warnings.push(
+        `${name} entry ${HEADER_NAME.test(k) ? JSON.stringify(k) : `#${Object.keys(out).length + 1}`} is not a valid HTTP header; skipped`
+      );
+      continue;
+    }
+    out[k] = v;
   }
   return out;
 }
+
+/** An HTTP field name: a token (RFC 9110 §5.1). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters other than tab are not allowed in a field value. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: that is the rule
+const HEADER_VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** OpenTelemetry severity numbers of the levels a minimum may name. */
 const SEVERITY_FLOOR: Record<string, number> = {

@@ -23,6 +23,8 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** Names and values as sent, alternating (a repeated header shows twice). */
+  rawHeaders: string[];
   body: Buffer;
   /** Status we answered. */
   status: number;
@@ -66,6 +68,7 @@ export class Sink {
           method: req.method ?? '',
           path,
           headers: req.headers,
+          rawHeaders: req.rawHeaders,
           body,
           status: reply.hang ? 0 : reply.status,
         });

@@ -81,8 +81,13 @@ export function createRawJsonExporter(
   const now = opts.now ?? Date.now;
   const split = splitUserInfo(opts.url);
   const url = split.url;
-  // Ours first: the content type and the URL's credentials win.
-  const headers = { ...opts.headers, ...split.headers };
+  // The content type and the URL's credentials win over the configured
+  // headers, whatever case those were written in (HTTP names are
+  // case-insensitive; two spellings would send the header twice).
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {}))
+    headers[k.toLowerCase()] = v;
+  Object.assign(headers, split.headers);
   const agent = new Agent({
     // The Dispatcher sends one request at a time. With more than one
     // connection undici opens a second socket for a request that follows

@@ -50,7 +50,6 @@ const NUMERIC_LEVELS: Record<number, string> = {
   60: 'FATAL',
 };
 
-/** Severity from a level name (any case) or a pino-style number. */
 /** The severities of level names seen, any case (a handful in practice). */
 const byName = new Map<
   string,

@@ -281,9 +281,16 @@ export class OtelMapper {
         ? this._active
         : undefined);
     const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
-    const attributes: Record<string, unknown> = parsed.attributes;
-    attributes[ATTR_LAMBDA_EVENT_TYPE] = type;
+    // Ours first: the SDK keeps the first 128 attributes of a record, and
+    // these two are what links it to its stream and invocation. They also
+    // win over a logger's keys of the same name.
+    const attributes: Record<string, unknown> = {
+      [ATTR_LAMBDA_EVENT_TYPE]: type,
+    };
     if (requestId) attributes[ATTR_FAAS_INVOCATION_ID] = requestId;
+    for (const k in parsed.attributes) {
+      if (!(k in attributes)) attributes[k] = parsed.attributes[k];
+    }
     this._emitLog({
       body: parsed.body as AnyValue,
       timeMs: parsed.timeMs ?? timeMs,

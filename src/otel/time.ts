@@ -23,9 +23,16 @@ export function parseTimeMs(value: unknown): number | undefined {
   return lastMs;
 }
 
+/**
+ * OTLP times are unsigned 64-bit nanoseconds, and many receivers read them
+ * as signed: a time outside 1970 to 2262 would wrap around on the wire (a
+ * year-2600 timestamp arrived as 2015). Such a time is treated as invalid.
+ */
+const MAX_TIME_MS = 2 ** 63 / 1e6;
+
 function parseUncached(value: string): number | undefined {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return undefined;
+  if (Number.isNaN(ms) || ms < 0 || ms >= MAX_TIME_MS) return undefined;
   const m = FRACTION.exec(value);
   if (m?.[1] && m[1].length > 3) {
     return ms + Number(`0.${m[1].slice(3)}`);

@@ -30,12 +30,15 @@
  *   head of the queue, in order, and that signal sends nothing more until
  *   the next flush. An export the receiver refused for good (any other HTTP
  *   status) is dropped and counted. Nothing is counted twice.
- * - `forceFlush()` is single-flight: a call that arrives while one runs waits
- *   for it and then gets its own pass (the SDK's BatchLogRecordProcessor
- *   returns at once instead: ecosystem.md B.3). It returns by its deadline;
- *   exports still running then are left to finish, and their records are
- *   accounted for when their result comes.
- * - `shutdown()` runs once; records after it are ignored.
+ * - `forceFlush()` waits for every export running, its own or another
+ *   flush's, and sends what was sealed meanwhile (the SDK's
+ *   BatchLogRecordProcessor returns at once when a flush is already running:
+ *   ecosystem.md B.3). Each call keeps its own deadline, whatever the
+ *   others' are: a SHUTDOWN flush never waits behind an INVOKE one, and
+ *   nothing starts once a call's deadline has passed. Exports still running
+ *   then are left to finish; their records are accounted for when their
+ *   result comes.
+ * - `shutdown()` runs once; records after it are counted as discarded.
  */
 import type { Context } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
@@ -135,6 +138,12 @@ class SignalQueue {
   entries: (Entry | undefined)[] = [];
   head = 0;
   inFlight = 0;
+  /** Records in the queued (sealed, not in flight) batches. */
+  records = 0;
+  push(entry: Entry): void {
+    this.entries.push(entry);
+    this.records += entry.batch.records;
+  }
   /** A transient failure in this flush: send nothing more until the next. */
   stalled = false;
   get length(): number {
@@ -145,6 +154,8 @@ class SignalQueue {
   }
   shift(): Entry | undefined {
     const e = this.entries[this.head];
+    if (e === undefined) return undefined;
+    this.records -= e.batch.records;
     this.entries[this.head] = undefined;
     this.head++;
     // Compact now and then: amortised O(1) per entry.
@@ -154,9 +165,20 @@ class SignalQueue {
     }
     return e;
   }
-  unshift(batch: Entry[]): void {
-    this.entries = [...batch, ...this.entries.slice(this.head)];
-    this.head = 0;
+  /**
+   * Puts a batch back where its arrival order says (batches in flight can
+   * fail in any order): oldest first, so a retry keeps the stream in order
+   * and overflow still drops the oldest.
+   */
+  putBack(entry: Entry): void {
+    let i = this.head;
+    while (
+      i < this.entries.length &&
+      (this.entries[i] as Entry).seq < entry.seq
+    )
+      i++;
+    this.entries.splice(i, 0, entry);
+    this.records += entry.batch.records;
   }
 }
 
@@ -192,8 +214,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   private _inFlightEvents = 0;
   private _seq = 0;
   private readonly _running = new Set<Promise<void>>();
-  private _tail: Promise<void> = Promise.resolve();
   private _shutdown = false;
+  private _shutdownOnce: Promise<void> | undefined;
   private readonly _now: () => number;
 
   constructor(private readonly _o: MinBatchProcessorOptions) {
@@ -212,6 +234,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   seal(): void {
     this._seal('logs');
     this._seal('traces');
+    this._pump('logs');
+    this._pump('traces');
   }
 
   // --- LogRecordProcessor -------------------------------------------------
@@ -265,15 +289,23 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   }): Promise<void> {
     const deadlineMs =
       options?.deadlineMs ?? this._now() + (options?.timeoutMillis ?? 30_000);
-    const run = this._tail.then(() => this._flushNow(deadlineMs));
-    this._tail = run.catch(() => undefined);
-    return untilDeadline(run, deadlineMs, this._now).then(() => undefined);
+    for (const q of Object.values(this._queues)) q.stalled = false;
+    return this._flushNow(deadlineMs);
   }
 
-  /** Flushes once (bounded as forceFlush), then ignores every later record. */
-  async shutdown(options?: { deadlineMs?: number }): Promise<void> {
-    if (this._shutdown) return;
-    const deadlineMs = options?.deadlineMs ?? this._now() + 30_000;
+  /**
+   * Flushes (bounded as forceFlush), then shuts the exporters down; runs
+   * once, a second call gets the first one's promise. Records after it are
+   * counted as discarded.
+   */
+  shutdown(options?: { deadlineMs?: number }): Promise<void> {
+    this._shutdownOnce ??= this._shutdownNow(
+      options?.deadlineMs ?? this._now() + 30_000
+    );
+    return this._shutdownOnce;
+  }
+
+  private async _shutdownNow(deadlineMs: number): Promise<void> {
     await this.forceFlush({ deadlineMs });
     this._shutdown = true;
     const { logs, traces } = this._o.exporters;
@@ -293,8 +325,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     events: number,
     bytes: number
   ): void {
-    if (this._shutdown) return;
-    if (this._o.exporters[signal] === undefined) {
+    if (this._shutdown || this._o.exporters[signal] === undefined) {
       this.stats.discardedEvents += events;
       return;
     }
@@ -309,12 +340,29 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       open.bytes >= this._batchBytes
     ) {
       this._seal(signal);
-      const q = this._queues[signal];
-      if (!q.stalled && q.inFlight < this._o.maxExportsInFlight && this.due()) {
-        this._startExport(signal);
-      }
+      this._pump(signal);
     } else {
       this._enforceBounds();
+    }
+  }
+
+  /**
+   * Between flushes: while a full batch's worth of records is queued for
+   * `signal` and the min-batch rule is met, batches leave at once (as the
+   * SDK's BatchLogRecordProcessor exports once its queue holds a full
+   * batch), within the in-flight limit; each answer lets the next one go.
+   * Less than a batch waits for the next flush (INVOKE, the timer,
+   * SHUTDOWN).
+   */
+  private _pump(signal: Signal): void {
+    const q = this._queues[signal];
+    while (
+      q.records >= this._batchRecords &&
+      !q.stalled &&
+      q.inFlight < this._o.maxExportsInFlight &&
+      this.due()
+    ) {
+      this._startExport(signal);
     }
   }
 
@@ -350,7 +398,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this.stats.rejectedRecords += items.length;
       return;
     }
-    this._queues[signal].entries.push({
+    this._queues[signal].push({
       batch: { body, records: items.length },
       events,
       bytes: body.length,
@@ -374,7 +422,6 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       // answered soon (dropping what a receiver may already hold would
       // count it twice); the open batch is sealed first, then dropped.
       if (from === undefined) {
-        if (logs.length + traces.length > 0) return;
         const open = this._open.logs.items.length > 0 ? 'logs' : 'traces';
         if (this._open[open].items.length === 0) return;
         this._seal(open);
@@ -395,9 +442,10 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   }
 
   private async _flushNow(deadlineMs: number): Promise<void> {
-    this.seal();
-    for (const q of Object.values(this._queues)) q.stalled = false;
     for (;;) {
+      if (this._now() >= deadlineMs) return;
+      // What arrived while exports ran goes in this flush too.
+      this.seal();
       for (const signal of ['logs', 'traces'] as const) {
         const q = this._queues[signal];
         while (
@@ -408,7 +456,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
           this._startExport(signal);
         }
       }
-      if (this._running.size === 0 || this._now() >= deadlineMs) return;
+      if (this._running.size === 0) return;
       // One export answered: there may be room for the next batch.
       await untilDeadline(Promise.race(this._running), deadlineMs, this._now);
     }
@@ -416,10 +464,10 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
 
   private _startExport(signal: Signal): void {
     const q = this._queues[signal];
-    const exporter = this._o.exporters[signal];
-    if (exporter === undefined) return;
     const entry = q.shift();
-    if (entry === undefined) return;
+    // Nothing is queued for a signal without exporter (_add discards it).
+    const exporter = this._o.exporters[signal];
+    if (entry === undefined || exporter === undefined) return;
     const { events } = entry;
     q.inFlight++;
     this._inFlightEvents += events;
@@ -448,19 +496,23 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this._bytes -= bytes;
       this.stats.sentEvents += events;
       this.stats.sentRecords += records;
+      this._pump(signal);
       return;
     }
-    const status = httpStatusOf(result.error);
-    if (status !== undefined && !RETRYABLE_STATUSES.has(status)) {
+    if (!isTransient(result.error)) {
+      const reason = failureReason(result.error);
       this._events -= events;
       this._bytes -= bytes;
       this.stats.rejectedEvents += events;
       this.stats.rejectedRecords += records;
       this._o.log.limited(
         'error',
-        `export.refused.${signal}.${status}`,
-        'export refused by the receiver; batch dropped',
-        { signal, status, records, events }
+        `export.refused.${signal}.${reason}`,
+        'export failed for good; batch dropped',
+        typeof (result.error as { code?: unknown } | undefined)?.code ===
+          'number'
+          ? { signal, status: Number(reason), records, events }
+          : { signal, reason, records, events }
       );
       return;
     }
@@ -468,7 +520,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     // the head, in order, for the next flush; the bounds then apply.
     this.stats.failedExports++;
     q.stalled = true;
-    q.unshift([entry]);
+    q.putBack(entry);
     this._o.log.limited(
       'warn',
       `export.failed.${signal}`,
@@ -479,12 +531,49 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   }
 }
 
-/** The HTTP status of a refused export (OTLPExporterError.code), if any. */
-function httpStatusOf(error: unknown): number | undefined {
+/**
+ * Network failures the OTLP transport itself retries (otlp-exporter-base
+ * `isHttpTransportNetworkErrorRetryable`): still failing after its retries,
+ * they are worth another flush.
+ */
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * Is a failed export worth sending again at the next flush? Yes for what
+ * the transport retries (429/502/503/504, the network codes above, its
+ * request timeout, and its "retryable status" verdict after the last
+ * retry) and for its concurrency limit; no for everything it treats as
+ * final: any other HTTP status (OTLPExporterError.code), TLS and header
+ * errors, an answer larger than it reads (sent again, a 2xx would become a
+ * duplicate).
+ */
+function isTransient(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (e === undefined) return true;
+  if (typeof e.code === 'number') return RETRYABLE_STATUSES.has(e.code);
+  if (typeof e.code === 'string') return TRANSIENT_NETWORK_CODES.has(e.code);
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    message === 'Request timed out' ||
+    message.startsWith('Export failed with retryable status') ||
+    message === 'Concurrent export limit reached'
+  );
+}
+
+/** For the log: the HTTP status, or the error's code or name; never data. */
+function failureReason(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' && code >= 100 && code < 600
-    ? code
-    : undefined;
+  if (typeof code === 'number') return String(code);
+  return errorName(error);
 }
 
 /** A short, secret-free description: never the error's data or headers. */

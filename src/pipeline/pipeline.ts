@@ -38,7 +38,8 @@ export interface TelemetryPipeline {
   /**
    * Sends what is queued; resolves by `deadlineMs` (epoch ms), never
    * rejects. `final` (SHUTDOWN): first releases what is held back (spans
-   * without report), and retries until the deadline.
+   * without report); the raw format then retries until the deadline (OTLP
+   * retries are the transport's, within the export timeout).
    */
   flush(deadlineMs: number, final: boolean): Promise<void>;
   /**

@@ -141,12 +141,34 @@ describe('MinBatchProcessor', () => {
     expect(bodies(logs.calls[0])).toEqual(['1', '2', '3']);
   });
 
-  it('sends no full batch early while the min-batch rule is not met', () => {
+  it('sends no full batch early while the min-batch rule is not met, then as many as may be in flight', () => {
     const { logs, emit } = setup({ maxExportBatchSize: 2, minBatchSize: 10 });
     for (let i = 0; i < 9; i++) emit(String(i));
     expect(logs.calls).toHaveLength(0);
     emit('9');
+    // Five full batches wait; two may be in flight.
+    expect(logs.calls).toHaveLength(2);
+  });
+
+  it('between flushes, each answer lets the next full batch go, until less than a batch is left', async () => {
+    const { processor, logs, emit, bodies } = setup({
+      maxExportBatchSize: 2,
+      maxExportsInFlight: 1,
+    });
+    for (const b of ['a', 'b', 'c', 'd', 'e']) emit(b);
+    processor.seal();
     expect(logs.calls).toHaveLength(1);
+    logs.calls[0]?.answer(ok);
+    await settle();
+    expect(logs.calls).toHaveLength(2);
+    logs.calls[1]?.answer(ok);
+    await settle();
+    // One record left: it waits for the next flush.
+    expect(logs.calls.map((c) => bodies(c))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(processor.waitingEvents).toBe(1);
   });
 
   it('flushes in batches, in order, at most maxExportsInFlight per signal at once', async () => {
@@ -389,5 +411,115 @@ describe('MinBatchProcessor', () => {
     call?.answer(ok);
     await flushed;
     expect(processor.stats.sentRecords).toBe(2);
+  });
+
+  it('a flush with a short deadline never waits behind one with a long deadline, and takes what arrived', async () => {
+    const { processor, logs, emit, bodies } = setup({
+      minBatchSize: 100,
+      maxExportsInFlight: 1,
+    });
+    emit('a');
+    void processor.forceFlush({ deadlineMs: Date.now() + 5_000 });
+    await settle();
+    emit('b');
+    const t0 = Date.now();
+    await processor.forceFlush({ deadlineMs: t0 + 150 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    // b was sealed by the short flush, and is queued: nothing is lost.
+    expect(processor.waitingEvents).toBe(2);
+    expect(logs.calls).toHaveLength(1);
+    logs.calls[0]?.answer(ok);
+    await settle();
+    await settle();
+    expect(bodies(logs.calls[1])).toEqual(['b']);
+  });
+
+  it('starts nothing once its deadline has passed', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a');
+    await processor.forceFlush({ deadlineMs: Date.now() - 1 });
+    expect(logs.calls).toHaveLength(0);
+    expect(processor.waitingEvents).toBe(1);
+  });
+
+  it('puts batches that failed in flight back in their order, whatever order they failed in', async () => {
+    const { processor, logs, emit, bodies } = setup({
+      maxExportBatchSize: 2,
+      maxExportsInFlight: 3,
+      minBatchSize: 100,
+    });
+    for (const b of ['a', 'b', 'c', 'd', 'e', 'f']) emit(b);
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    expect(logs.calls).toHaveLength(3);
+    for (const c of logs.calls.slice(0, 3)) c.answer(transient);
+    await flushed;
+    const again = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    expect(logs.calls.slice(3).map((c) => bodies(c))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ]);
+    for (const c of logs.calls.slice(3)) c.answer(ok);
+    await again;
+    expect(processor.stats.sentEvents).toBe(6);
+  });
+
+  it('shuts the exporters down once when asked twice at once, and counts later records as discarded', async () => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    let shutdowns = 0;
+    logs.exporter.shutdown = async () => {
+      shutdowns++;
+    };
+    await Promise.all([
+      processor.shutdown({ deadlineMs: Date.now() + 500 }),
+      processor.shutdown({ deadlineMs: Date.now() + 500 }),
+    ]);
+    expect(shutdowns).toBe(1);
+    emit('late', 2);
+    expect(processor.stats.discardedEvents).toBe(2);
+    expect(processor.waitingEvents).toBe(0);
+  });
+
+  it.each([
+    [
+      'an answer larger than the transport reads (a 2xx sent again would duplicate)',
+      new Error(
+        'OTLP export response body exceeded size limit of 4194304 bytes'
+      ),
+    ],
+    [
+      'a TLS failure',
+      Object.assign(new Error('unable to verify the first certificate'), {
+        code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      }),
+    ],
+  ])('treats %s as final, not as a retry', async (_name, error) => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a');
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer({ code: ExportResultCode.FAILED, error });
+    await flushed;
+    expect(processor.stats.rejectedEvents).toBe(1);
+    expect(processor.waitingEvents).toBe(0);
+  });
+
+  it.each([
+    ['the transport timeout', new Error('Request timed out')],
+    [
+      'the last retry of a retryable status',
+      new Error('Export failed with retryable status'),
+    ],
+  ])('treats %s as transient', async (_name, error) => {
+    const { processor, logs, emit } = setup({ minBatchSize: 100 });
+    emit('a');
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer({ code: ExportResultCode.FAILED, error });
+    await flushed;
+    expect(processor.stats.rejectedEvents).toBe(0);
+    expect(processor.waitingEvents).toBe(1);
   });
 });

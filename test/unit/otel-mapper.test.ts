@@ -481,4 +481,25 @@ describe('counting in Telemetry API events', () => {
     expect(items.every((i) => i.value.signal === 'logs')).toBe(true);
     expect(m.discardedEvents + items.reduce((n, i) => n + i.events, 0)).toBe(4);
   });
+
+  it('keeps the stream type and invocation id of a record with more keys than the SDK keeps (128)', () => {
+    const { feed, logs } = mapper();
+    const record: Record<string, unknown> = { message: 'wide', requestId: RID };
+    for (let i = 0; i < 200; i++) record[`k${i}`] = i;
+    feed(ev(1, 'function', record));
+    const log = logs()[0];
+    expect(log?.attributes['aws.lambda.event.type']).toBe('function');
+    expect(log?.attributes['faas.invocation.id']).toBe(RID);
+    expect(Object.keys(log?.attributes ?? {})).toHaveLength(128);
+    expect(log?.droppedAttributesCount).toBe(200 + 2 - 128);
+  });
+
+  it('treats a time outside what OTLP can carry as invalid (it would wrap around on the wire)', () => {
+    const { feed, logs } = mapper();
+    for (const timestamp of ['2600-01-01T00:00:00Z', '1960-01-01T00:00:00Z'])
+      feed(ev(7, 'function', { message: timestamp, timestamp }));
+    const event = Date.parse(t(7));
+    for (const l of logs())
+      expect(l.hrTime[0] * 1_000 + l.hrTime[1] / 1e6).toBeCloseTo(event, 1);
+  });
 });

@@ -102,6 +102,20 @@ describe('OTLP headers', () => {
     expect(warnings).toHaveLength(2);
     expect(warnings.join()).not.toContain('secret-token');
   });
+
+  it('skips a header an HTTP client would refuse (every export would fail), without its value or a bad name', () => {
+    const warnings: string[] = [];
+    const out = keyValues(
+      'LAMBDA_TELEMETRY_OTEL_HEADERS',
+      'x-key=SECRET4%0D%0Ainjected: 1,bad name SECRET5=v,x-tab=a%09b,ok=1',
+      warnings,
+      false
+    );
+    expect(out).toEqual({ 'x-tab': 'a\tb', ok: '1' });
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('"x-key"');
+    expect(warnings.join()).not.toMatch(/SECRET4|SECRET5|injected/);
+  });
 });
 
 describe('protocol, compression, timeout: ours win over the standard ones', () => {

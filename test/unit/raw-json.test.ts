@@ -112,6 +112,32 @@ describe('raw JSON exporter', () => {
     expect(s.requests[0]?.headers['content-type']).toBe('application/json');
   });
 
+  it('sends each header once, whatever case the configured names use; the URL credentials win', async () => {
+    const s = await sink();
+    const u = new URL(s.url);
+    u.username = 'user';
+    u.password = 'pw';
+    const exporter = createRawJsonExporter({
+      url: u.href,
+      timeoutMs: 2_000,
+      maxRequestBytes: 1_048_576,
+      headers: {
+        Authorization: 'Bearer configured',
+        'Content-Type': 'text/plain',
+      },
+    });
+    await exporter.export(items, Date.now() + 2_000);
+    await exporter.shutdown();
+    const raw = s.requests[0]?.rawHeaders ?? [];
+    const names = raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    expect(names.filter((n) => n === 'authorization')).toHaveLength(1);
+    expect(names.filter((n) => n === 'content-type')).toHaveLength(1);
+    expect(s.requests[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from('user:pw').toString('base64')}`
+    );
+    expect(s.requests[0]?.headers['content-type']).toBe('application/json');
+  });
+
   it.each([429, 502, 503, 504])('treats %i as retryable', async (status) => {
     const s = await sink();
     s.reply = () => ({ status, headers: { 'retry-after': '3' } });
