@@ -16,7 +16,6 @@ import { OtelMapper } from '../otel/mapper.js';
 import { resourceAttributes } from '../otel/resource.js';
 import { MinBatchProcessor } from '../pipeline/min-batch-processor.js';
 import type { Format, TelemetryPipeline } from '../pipeline/pipeline.js';
-import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
 
 export async function createOtlpFormat(
@@ -95,59 +94,7 @@ export async function createOtlpFormat(
     scopeVersion: EXTENSION_VERSION,
     processor,
   });
-  void warmUp(config).catch(() => undefined);
   return { pipeline: otlpPipeline(mapper, processor), warnings };
-}
-
-/**
- * One empty request per signal, through a pair of the same exporters, to a
- * loopback server of our own that answers 200, while the runtime still
- * initialises. The first export of a process runs cold code (Node's HTTP
- * client, the transport): about 14 ms, paid inside the first invocation
- * otherwise; 2 ms warm (measured).
- *
- * Only the transport is warmed, not the mapping or the serializer: a
- * throwaway record mapped and serialized here made every later
- * serialization 2.5 times slower (5.2 against 2.1 us a record in the bench's
- * throughput run, measured in place; V8's type feedback from the scratch
- * path, by all signs). Bounded by 1 s; any failure only loses the warming.
- */
-async function warmUp(config: Readonly<Config>): Promise<void> {
-  const http = process.getBuiltinModule(
-    'node:http'
-  ) as typeof import('node:http');
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end());
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    const { port } = server.address() as { port: number };
-    const base = `http://127.0.0.1:${port}`;
-    const exporters = createOtlpExporters({
-      logs: { url: `${base}/v1/logs`, headers: {} },
-      traces: { url: `${base}/v1/traces`, headers: {} },
-      protocol: config.otlp.protocol,
-      compression: config.otlp.compression,
-      timeoutMs: 1_000,
-      concurrencyLimit: 1,
-      ca: [],
-    });
-    const empty = { body: new Uint8Array(0), records: 0 };
-    for (const exporter of [exporters.logs, exporters.traces]) {
-      await untilDeadline(
-        new Promise<unknown>((done) => exporter?.export(empty, done)),
-        Date.now() + 1_000
-      );
-      await exporter?.shutdown();
-    }
-  } finally {
-    server.close();
-    server.closeAllConnections();
-  }
 }
 
 function otlpPipeline(
