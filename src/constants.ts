@@ -98,8 +98,9 @@ export const DEFAULT_RETRY_MAX_MS = 1_000;
 
 /**
  * Records per export request: the SDK batch processors' default
- * max_export_batch_size. A full batch leaves at once (when the min-batch rule
- * allows), so records live milliseconds rather than until the next INVOKE.
+ * max_export_batch_size. While a batch's worth is queued (and the min-batch
+ * rule allows), batches leave between INVOKEs, so a heavy logger's records
+ * do not wait for the next one.
  */
 export const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
 

@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { createRawJsonExporter } from '../export/raw-json.js';
 import type { Emit } from '../map/mapper.js';
 import { RawMapper } from '../map/raw.js';
-import { Dispatcher } from '../pipeline/dispatcher.js';
+import { Dispatcher, dispatchDue } from '../pipeline/dispatcher.js';
 import type { Format } from '../pipeline/pipeline.js';
 import { BoundedQueue } from '../pipeline/queue.js';
 import type { Logger } from '../util/log.js';
@@ -52,8 +52,7 @@ export async function createRawFormat(
       // Requests finish or are aborted within each flush's deadline.
       inFlightEvents: 0,
       due: () =>
-        dispatcher.queuedEvents > 0 &&
-        dispatcher.queuedEvents >= config.dispatch.minBatchSize,
+        dispatchDue(dispatcher.queuedEvents, config.dispatch.minBatchSize),
       async flush(deadlineMs, final) {
         await dispatcher.flush({
           deadlineMs,

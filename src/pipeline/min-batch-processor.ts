@@ -17,19 +17,24 @@
  *   collections, and 10,000 records held as SDK objects until an export
  *   answered cost 50 MiB charged in a 128 MiB function (npm run bench); the
  *   queue holds the bytes, and a retry costs no new serialization.
- * - Between flushes, a sealed full batch leaves at once when the rule
- *   allows, as the SDK's BatchLogRecordProcessor does with a full batch.
+ * - Between flushes, while a batch's worth of records is queued for a
+ *   signal and the rule allows, batches leave at once, each answer letting
+ *   the next go (the SDK's BatchLogRecordProcessor exports once its queue
+ *   holds a full batch); less than a batch waits for the next flush.
  * - One bounded queue, in events and bytes (estimated while a record is in
  *   the open batch, exact once sealed), for both signals. Batches handed to
  *   an exporter and not yet answered count against the bounds. Past them
- *   the oldest sealed batch goes first, counted in records and in events;
- *   a batch stays under a quarter of each bound, so small bounds hold.
+ *   the oldest sealed batch goes first, counted in records and in events. A
+ *   batch holds at most a quarter of the event bound in records and is
+ *   sealed once its estimate passes a quarter of the byte bound, so small
+ *   bounds hold.
  * - At most `maxExportsInFlight` exports per signal at once.
- * - An export that fails transiently (the exporter already retried it:
- *   429/502/503/504, network errors, timeouts) puts its batch back at the
- *   head of the queue, in order, and that signal sends nothing more until
- *   the next flush. An export the receiver refused for good (any other HTTP
- *   status) is dropped and counted. Nothing is counted twice.
+ * - An export that fails transiently (the transport already retried it:
+ *   429/502/503/504, network errors, its timeout) goes back into the queue
+ *   in its arrival order, and that signal sends nothing more until the next
+ *   flush. One that failed for good (any other HTTP status, a TLS error, an
+ *   answer too large to read) is dropped and counted. Nothing is counted
+ *   twice.
  * - `forceFlush()` waits for every export running, its own or another
  *   flush's, and sends what was sealed meanwhile (the SDK's
  *   BatchLogRecordProcessor returns at once when a flush is already running:
@@ -54,6 +59,7 @@ import type {
 } from '@opentelemetry/sdk-trace';
 import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
+import { dispatchDue } from './dispatcher.js';
 import { eventCountOf, spanEventCount } from './event-count.js';
 
 export type Signal = 'logs' | 'traces';
@@ -113,8 +119,7 @@ export interface ProcessorStats {
   overflowRecords: number;
   /** For a signal with no exporter. */
   discardedEvents: number;
-  /** Export requests made, and those that failed transiently. */
-  exports: number;
+  /** Export requests that failed transiently (each failure counts). */
   failedExports: number;
 }
 
@@ -140,12 +145,12 @@ class SignalQueue {
   inFlight = 0;
   /** Records in the queued (sealed, not in flight) batches. */
   records = 0;
+  /** A transient failure in this flush: send nothing more until the next. */
+  stalled = false;
   push(entry: Entry): void {
     this.entries.push(entry);
     this.records += entry.batch.records;
   }
-  /** A transient failure in this flush: send nothing more until the next. */
-  stalled = false;
   get length(): number {
     return this.entries.length - this.head;
   }
@@ -193,7 +198,6 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     overflowEvents: 0,
     overflowRecords: 0,
     discardedEvents: 0,
-    exports: 0,
     failedExports: 0,
   };
   private readonly _queues: Record<Signal, SignalQueue> = {
@@ -266,15 +270,9 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     return this._inFlightEvents;
   }
 
-  /** Events queued (sealed or not) and not handed to any exporter yet. */
-  get queuedEvents(): number {
-    return this._events - this._inFlightEvents;
-  }
-
   /** The DISPATCH_MIN_BATCH_SIZE rule: may a non-final flush send now? */
   due(): boolean {
-    const waiting = this.waitingEvents;
-    return waiting > 0 && waiting >= this._o.minBatchSize;
+    return dispatchDue(this.waitingEvents, this._o.minBatchSize);
   }
 
   /**
@@ -355,12 +353,17 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
    * SHUTDOWN).
    */
   private _pump(signal: Signal): void {
+    this._send(signal, (q) => q.records >= this._batchRecords && this.due());
+  }
+
+  /** Starts exports of `signal` while `more` holds, within the limits. */
+  private _send(signal: Signal, more: (q: SignalQueue) => boolean): void {
     const q = this._queues[signal];
     while (
-      q.records >= this._batchRecords &&
+      q.length > 0 &&
       !q.stalled &&
       q.inFlight < this._o.maxExportsInFlight &&
-      this.due()
+      more(q)
     ) {
       this._startExport(signal);
     }
@@ -446,16 +449,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       if (this._now() >= deadlineMs) return;
       // What arrived while exports ran goes in this flush too.
       this.seal();
-      for (const signal of ['logs', 'traces'] as const) {
-        const q = this._queues[signal];
-        while (
-          q.length > 0 &&
-          !q.stalled &&
-          q.inFlight < this._o.maxExportsInFlight
-        ) {
-          this._startExport(signal);
-        }
-      }
+      this._send('logs', () => true);
+      this._send('traces', () => true);
       if (this._running.size === 0) return;
       // One export answered: there may be room for the next batch.
       await untilDeadline(Promise.race(this._running), deadlineMs, this._now);
@@ -471,7 +466,6 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     const { events } = entry;
     q.inFlight++;
     this._inFlightEvents += events;
-    this.stats.exports++;
     const done = new Promise<ExportResult>((resolve) => {
       try {
         exporter.export(entry.batch, resolve);
