@@ -106,6 +106,17 @@ function setup(over: Partial<MinBatchProcessorOptions> = {}) {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** One record, one flush, the export answered with `result`. */
+async function afterOneAnswer(result: ExportResult) {
+  const { processor, logs, emit } = setup({ minBatchSize: 100 });
+  emit('a');
+  const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+  await settle();
+  logs.calls[0]?.answer(result);
+  await flushed;
+  return processor;
+}
+
 describe('MinBatchProcessor', () => {
   it('counts Telemetry API events across both signals for DISPATCH_MIN_BATCH_SIZE', () => {
     const { processor, emit, span } = setup({ minBatchSize: 5 });
@@ -291,12 +302,7 @@ describe('MinBatchProcessor', () => {
   });
 
   it('treats 429/502/503/504 after the exporter retried as transient', async () => {
-    const { processor, logs, emit } = setup({ minBatchSize: 100 });
-    emit('a');
-    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
-    await settle();
-    logs.calls[0]?.answer(refused(503));
-    await flushed;
+    const processor = await afterOneAnswer(refused(503));
     expect(processor.stats.rejectedEvents).toBe(0);
     expect(processor.waitingEvents).toBe(1);
   });
@@ -496,12 +502,10 @@ describe('MinBatchProcessor', () => {
       }),
     ],
   ])('treats %s as final, not as a retry', async (_name, error) => {
-    const { processor, logs, emit } = setup({ minBatchSize: 100 });
-    emit('a');
-    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
-    await settle();
-    logs.calls[0]?.answer({ code: ExportResultCode.FAILED, error });
-    await flushed;
+    const processor = await afterOneAnswer({
+      code: ExportResultCode.FAILED,
+      error,
+    });
     expect(processor.stats.rejectedEvents).toBe(1);
     expect(processor.waitingEvents).toBe(0);
   });
@@ -513,12 +517,10 @@ describe('MinBatchProcessor', () => {
       new Error('Export failed with retryable status'),
     ],
   ])('treats %s as transient', async (_name, error) => {
-    const { processor, logs, emit } = setup({ minBatchSize: 100 });
-    emit('a');
-    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
-    await settle();
-    logs.calls[0]?.answer({ code: ExportResultCode.FAILED, error });
-    await flushed;
+    const processor = await afterOneAnswer({
+      code: ExportResultCode.FAILED,
+      error,
+    });
     expect(processor.stats.rejectedEvents).toBe(0);
     expect(processor.waitingEvents).toBe(1);
   });
