@@ -41,22 +41,20 @@ describe('LAMBDA_TELEMETRY_OTEL_FLUSH', () => {
   });
 
   it('next-invoke (default): an invocation, report included, has left two INVOKEs later, and nothing waits for /next', async () => {
-    // The export stack loads after the first /next, while the runtime
-    // initialises: a runtime init of 300 ms (a small Node function's is
-    // 150-300 ms) lets it finish before the first INVOKE even on a busy
-    // machine, as the rule being tested assumes. (With the emulator's
-    // default 100 ms, the first invocation could share the CPU with the
-    // load: 12-66 ms under a busy core, measured.)
-    const h = await start({ DISPATCH_FORMAT: 'otlp' }, { runtimeInitMs: 300 });
+    const h = await start({ DISPATCH_FORMAT: 'otlp' });
     await h.emu.launch();
     // Lambda delivers what is buffered within one buffering timeout (25 ms)
     // of a thaw: with a shorter handler, invocation 1's report could slip
     // past invocation 2 into 3 after that INVOKE's dispatch (seen: ~1 run in
     // 8). The handlers outlast the timeout, as the rule being tested assumes.
-    // The first export of an environment runs cold code (about 50 ms here,
-    // README: Performance): the handlers outlast it, as the rule ("no billed
-    // time unless the export outlasts the handler") assumes.
-    const handlerMs = 150;
+    const handlerMs = 60;
+    // An environment's first invocations carry its one-time costs: the
+    // export stack still loading, the first export of each signal running
+    // cold code (about 50 ms, README: Performance; the first span leaves
+    // only at the second INVOKE), a cold disk right after a clone (86 ms
+    // seen). The rule is about what follows, so the measured invocations
+    // come after two such.
+    for (let i = 0; i < 2; i++) await h.emu.invoke({ handlerMs, lines });
     const first = await h.emu.invoke({ handlerMs, lines });
     // Its report is emitted only after the extension's /next: not yet sent.
     const spanOf = (rid: string) =>
