@@ -1,7 +1,6 @@
 /**
  * What an export attempt came to, and which failures are worth another
- * try. The same rules are worth another try. The same rules as the
- * OpenTelemetry OTLP exporters (ecosystem.md B.2), so both formats behave
+ * try: the same rules as the OpenTelemetry OTLP exporters (ecosystem.md B.2), so both formats behave
  * alike: throttling and gateway errors and network failures are transient;
  * any other status means this batch will never be accepted.
  */
