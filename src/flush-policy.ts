@@ -20,6 +20,16 @@ import type { FlushPolicy as FlushPolicyName } from './config/config.js';
 import type { TelemetryPipeline } from './pipeline/pipeline.js';
 import { untilDeadline } from './util/deadline.js';
 
+/** At SHUTDOWN, the pause before another pass after a failed one (ms). */
+const SHUTDOWN_RETRY_PAUSE_MS = 100;
+
+/** Resolves at `untilMs` (epoch ms). */
+function sleepUntil(untilMs: number, now: () => number): Promise<void> {
+  return new Promise((resolve) =>
+    setTimeout(resolve, Math.max(0, untilMs - now()))
+  );
+}
+
 export interface FlushPolicyOptions {
   flush: FlushPolicyName;
   managedInstances: boolean;
@@ -150,14 +160,22 @@ export class FlushPolicy {
     await this._awaitLoad(deadlineMs);
     const pipeline = this._d.pipeline();
     if (pipeline === undefined) return;
-    // Whatever arrives while a flush runs gets another pass, in time.
-    let before = -1;
+    // Passes until nothing is left, while time allows: whatever arrives
+    // while a flush runs gets another pass, and so does a batch that failed
+    // transiently (the receiver may be back: SHUTDOWN is the last chance),
+    // after a short pause. Only a pass in which nothing happened at all
+    // ends it early.
     while (this._now() < deadlineMs) {
-      const sent = pipeline.stats.sentEvents;
-      if (sent === before) break;
-      before = sent;
+      const { sentEvents, failedExports } = pipeline.stats;
       await this._flush(pipeline, deadlineMs, true);
       if (pipeline.waitingEvents - pipeline.inFlightEvents <= 0) break;
+      const s = pipeline.stats;
+      if (s.sentEvents !== sentEvents) continue;
+      if (s.failedExports === failedExports) break;
+      await sleepUntil(
+        Math.min(this._now() + SHUTDOWN_RETRY_PAUSE_MS, deadlineMs),
+        this._now
+      );
     }
     // Drops found by the last flush are told too, if time allows.
     if (this._now() < deadlineMs) {

@@ -67,6 +67,7 @@ export async function createOtlpFormat(
     maxQueueBytes: config.queue.maxBytes,
     maxExportBatchSize: config.export.maxBatchItems,
     maxExportsInFlight: EXPORTS_IN_FLIGHT_PER_SIGNAL,
+    retryAfterMs: config.flushIntervalMs,
     heldEvents: () => mapper?.pendingEvents ?? 0,
     log,
   });

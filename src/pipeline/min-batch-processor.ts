@@ -101,6 +101,12 @@ export interface MinBatchProcessorOptions {
   maxExportBatchSize: number;
   /** Exports of one signal running at once. */
   maxExportsInFlight: number;
+  /**
+   * After a transient failure, how long a signal waits before full batches
+   * may leave between flushes again (ms; FLUSH_INTERVAL_MS): with
+   * `next-invoke` the next flush may be a long invocation away.
+   */
+  retryAfterMs?: number;
   /** Events held upstream that count toward the rule (spans awaiting reports). */
   heldEvents?: () => number;
   log: Logger;
@@ -145,8 +151,12 @@ class SignalQueue {
   inFlight = 0;
   /** Records in the queued (sealed, not in flight) batches. */
   records = 0;
-  /** A transient failure in this flush: send nothing more until the next. */
+  /**
+   * After a transient failure: send nothing more until the next flush, or,
+   * between flushes, until `stalledUntil` (epoch ms).
+   */
   stalled = false;
+  stalledUntil = 0;
   push(entry: Entry): void {
     this.entries.push(entry);
     this.records += entry.batch.records;
@@ -353,6 +363,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
    * SHUTDOWN).
    */
   private _pump(signal: Signal): void {
+    const q = this._queues[signal];
+    if (q.stalled && this._now() >= q.stalledUntil) q.stalled = false;
     this._send(signal, (q) => q.records >= this._batchRecords && this.due());
   }
 
@@ -430,6 +442,10 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
         this._seal(open);
         continue;
       }
+      // The newest batch always stays: with a bound smaller than one
+      // request (a tiny MAX_QUEUE_BYTES), dropping it would send nothing
+      // ever. The queue then holds at most one batch over its bound.
+      if (logs.length + traces.length === 1 && this._noOpenBatch()) return;
       const e = from.shift() as Entry;
       this._events -= e.events;
       this._bytes -= e.bytes;
@@ -442,6 +458,12 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
         { droppedEvents: this.stats.overflowEvents }
       );
     }
+  }
+
+  private _noOpenBatch(): boolean {
+    return (
+      this._open.logs.items.length === 0 && this._open.traces.items.length === 0
+    );
   }
 
   private async _flushNow(deadlineMs: number): Promise<void> {
@@ -514,6 +536,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     // the head, in order, for the next flush; the bounds then apply.
     this.stats.failedExports++;
     q.stalled = true;
+    q.stalledUntil = this._now() + (this._o.retryAfterMs ?? 1_000);
     q.putBack(entry);
     this._o.log.limited(
       'warn',

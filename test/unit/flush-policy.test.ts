@@ -85,6 +85,7 @@ function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
     ]);
   return {
     policy,
+    stats: pipeline.stats as { sentEvents: number; failedExports: number },
     flushes,
     settles,
     deliver,
@@ -279,5 +280,28 @@ describe('flush policy', () => {
     expect(await settledWithin(end, 1_000)).toBe(false);
     load();
     expect(await settledWithin(end, 0)).toBe(true);
+  });
+
+  it('SHUTDOWN makes another pass after one that failed transiently, until the deadline, and stops once nothing happens', async () => {
+    const { policy, flushes, stats } = setup();
+    const down = policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(1);
+    // The receiver was still down: the batch went back to the queue.
+    stats.failedExports++;
+    flushes[0]?.finish();
+    await vi.advanceTimersByTimeAsync(99);
+    expect(flushes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(2);
+    // It is back: the pass sends, and the next one finds nothing to do.
+    stats.sentEvents++;
+    flushes[1]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    for (const f of flushes) f.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    for (const f of flushes) f.finish();
+    expect(await settledWithin(down, 0)).toBe(true);
+    expect(flushes.every((f) => f.deadlineMs === T0 + 1_900)).toBe(true);
   });
 });

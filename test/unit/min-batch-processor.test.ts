@@ -524,4 +524,45 @@ describe('MinBatchProcessor', () => {
     expect(processor.stats.rejectedEvents).toBe(0);
     expect(processor.waitingEvents).toBe(1);
   });
+
+  it('after a transient failure, full batches leave again between flushes once retryAfterMs has passed', async () => {
+    let now = 1_000_000;
+    const { processor, logs, emit } = setup({
+      maxExportBatchSize: 2,
+      maxExportsInFlight: 1,
+      retryAfterMs: 1_000,
+      now: () => now,
+    });
+    emit('a');
+    emit('b');
+    expect(logs.calls).toHaveLength(1);
+    logs.calls[0]?.answer(transient);
+    await settle();
+    // Stalled: a new full batch waits (no flush has come).
+    emit('c');
+    emit('d');
+    expect(logs.calls).toHaveLength(1);
+    now += 1_000;
+    emit('e');
+    emit('f');
+    expect(logs.calls).toHaveLength(2);
+    expect(processor.waitingEvents).toBe(6);
+  });
+
+  it('keeps and sends a batch larger than the whole byte bound (a tiny MAX_QUEUE_BYTES)', async () => {
+    const { processor, logs, emit } = setup({
+      maxQueueBytes: 100,
+      minBatchSize: 100,
+    });
+    emit('x'.repeat(300));
+    expect(processor.stats.overflowEvents).toBe(0);
+    emit('y'.repeat(300));
+    // The older one goes, the newest stays.
+    expect(processor.stats.overflowEvents).toBe(1);
+    const flushed = processor.forceFlush({ deadlineMs: Date.now() + 2_000 });
+    await settle();
+    logs.calls[0]?.answer(ok);
+    await flushed;
+    expect(processor.stats.sentEvents).toBe(1);
+  });
 });
