@@ -199,6 +199,8 @@ class SignalQueue {
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
+const noop = (): void => {};
+
 export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   readonly stats: ProcessorStats = {
     sentEvents: 0,
@@ -227,7 +229,20 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   private _bytes = 0;
   private _inFlightEvents = 0;
   private _seq = 0;
-  private readonly _running = new Set<Promise<void>>();
+  /** Exports started and not yet answered, both signals. */
+  private _exportsRunning = 0;
+  /**
+   * The one flush loop, shared by every forceFlush() running at once: it
+   * runs to the latest of their deadlines (epoch ms), and each call waits
+   * for it only until its own. One loop, woken once per answer, whatever
+   * the number of callers (a timer flush every FLUSH_INTERVAL_MS under a
+   * sustained load used to start a loop each, each woken by every answer).
+   */
+  private _looping = false;
+  private _loopDone: Promise<void> = Promise.resolve();
+  private _loopDeadlineMs = 0;
+  /** Wakes the flush loop when an export answers. */
+  private _wake: (() => void) | undefined;
   private _shutdown = false;
   private _shutdownOnce: Promise<void> | undefined;
   private readonly _now: () => number;
@@ -248,6 +263,12 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   seal(): void {
     this._seal('logs');
     this._seal('traces');
+    if (this._looping) {
+      // A flush is running: what arrived goes with it, now.
+      this._send('logs', () => true);
+      this._send('traces', () => true);
+      return;
+    }
     this._pump('logs');
     this._pump('traces');
   }
@@ -298,7 +319,15 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     const deadlineMs =
       options?.deadlineMs ?? this._now() + (options?.timeoutMillis ?? 30_000);
     for (const q of Object.values(this._queues)) q.stalled = false;
-    return this._flushNow(deadlineMs);
+    if (this._now() >= deadlineMs) return Promise.resolve();
+    this._loopDeadlineMs = Math.max(this._loopDeadlineMs, deadlineMs);
+    if (this._looping) {
+      // Joins the running loop; what arrived meanwhile leaves now.
+      this.seal();
+    } else {
+      this._loopDone = this._flushLoop();
+    }
+    return untilDeadline(this._loopDone, deadlineMs, this._now).then(noop);
   }
 
   /**
@@ -466,16 +495,44 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     );
   }
 
-  private async _flushNow(deadlineMs: number): Promise<void> {
-    for (;;) {
-      if (this._now() >= deadlineMs) return;
-      // What arrived while exports ran goes in this flush too.
-      this.seal();
-      this._send('logs', () => true);
-      this._send('traces', () => true);
-      if (this._running.size === 0) return;
-      // One export answered: there may be room for the next batch.
-      await untilDeadline(Promise.race(this._running), deadlineMs, this._now);
+  /**
+   * Seals and sends, then waits for an answer (room for the next batch),
+   * until nothing is running or the latest caller's deadline has passed.
+   * Exports still running then carry on and are accounted for when they
+   * answer.
+   */
+  private async _flushLoop(): Promise<void> {
+    this._looping = true;
+    let expiry:
+      | { deadlineMs: number; at: Promise<void>; timer: NodeJS.Timeout }
+      | undefined;
+    try {
+      for (;;) {
+        const deadlineMs = this._loopDeadlineMs;
+        if (this._now() >= deadlineMs) return;
+        this._seal('logs');
+        this._seal('traces');
+        this._send('logs', () => true);
+        this._send('traces', () => true);
+        if (this._exportsRunning === 0) return;
+        if (expiry?.deadlineMs !== deadlineMs) {
+          if (expiry) clearTimeout(expiry.timer);
+          let timer: NodeJS.Timeout | undefined;
+          const at = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, deadlineMs - this._now()));
+          });
+          expiry = { deadlineMs, at, timer: timer as NodeJS.Timeout };
+        }
+        const answered = new Promise<void>((resolve) => {
+          this._wake = resolve;
+        });
+        await Promise.race([answered, expiry.at]);
+      }
+    } finally {
+      if (expiry) clearTimeout(expiry.timer);
+      this._wake = undefined;
+      this._looping = false;
+      this._loopDeadlineMs = 0;
     }
   }
 
@@ -487,8 +544,9 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     if (entry === undefined || exporter === undefined) return;
     const { events } = entry;
     q.inFlight++;
+    this._exportsRunning++;
     this._inFlightEvents += events;
-    const done = new Promise<ExportResult>((resolve) => {
+    void new Promise<ExportResult>((resolve) => {
       try {
         exporter.export(entry.batch, resolve);
       } catch (error) {
@@ -496,11 +554,13 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       }
     }).then((result) => {
       q.inFlight--;
+      this._exportsRunning--;
       this._inFlightEvents -= events;
       this._settle(signal, entry, result);
+      const wake = this._wake;
+      this._wake = undefined;
+      wake?.();
     });
-    this._running.add(done);
-    void done.finally(() => this._running.delete(done));
   }
 
   private _settle(signal: Signal, entry: Entry, result: ExportResult): void {

@@ -135,9 +135,13 @@ describe('the function’s own OTEL_* settings', () => {
 describe('a receiver that answers 503, then 200', () => {
   it('every line arrives exactly once by SHUTDOWN, and sent = received - filtered', async () => {
     // Retry-After: 0 makes the exporter retry at once (parseRetryAfterToMills
-    // gives -1, a timer of 0): twelve 503s exhaust at least one export's
-    // five retries, so its batch goes back to the queue for the next flush.
-    const failures = 12;
+    // gives -1, a timer of 0). An export that meets five 503s still succeeds
+    // at its sixth try, and at most 8 run at once (4 per signal): while the
+    // 503s last, no export can succeed, so the 41st 503 meets an export on
+    // its sixth try, whose batch goes back to the queue for the next flush.
+    // (Twelve, as before, could be spread over three exports running at once
+    // and exhaust none.)
+    const failures = 41;
     const { emu, sink } = await start(OTLP);
     sink.reply = ({ index }) =>
       index < failures
