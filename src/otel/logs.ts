@@ -262,12 +262,15 @@ function prefixed(
       return parseObject(obj, { timeMs, requestId: rid, severity });
     }
   }
-  // Built field by field: this runs for every text line.
-  const out: ParsedLog = { body, attributes: {} };
-  if (severity) {
-    out.severityText = severity.text;
-    out.severityNumber = severity.number;
-  }
+  // Built field by field, in one shape: this runs for every text line.
+  const out: ParsedLog = severity
+    ? {
+        body,
+        severityText: severity.text,
+        severityNumber: severity.number,
+        attributes: {},
+      }
+    : { body, attributes: {} };
   if (timeMs !== undefined) out.timeMs = timeMs;
   if (rid) out.requestId = rid;
   return out;
