@@ -5,7 +5,7 @@
  * figures it sent), never from the extension's mapping.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { LambdaEmulator, LogLine } from './emulator.js';
+import type { ExpectedLog, LambdaEmulator, LogLine } from './emulator.js';
 import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
 
 export interface OtlpCompleteness {
@@ -24,6 +24,7 @@ const STATUS_ERROR = 2;
 
 /** The body a receiver should see for a line, by the emulator's format. */
 function expectedBody(line: LogLine): unknown {
+  if (line.expect) return line.expect.body;
   switch (line.format ?? 'text') {
     case 'object':
       return line.fields ?? {};
@@ -32,6 +33,32 @@ function expectedBody(line: LogLine): unknown {
     default:
       return String(line.message).replace(/\n$/, '');
   }
+}
+
+/** A `record` line's severity number, time and attributes. */
+function expectProblems(e: ExpectedLog, got: DecodedLog): string[] {
+  const out: string[] = [];
+  const what = `line ${JSON.stringify(e.body).slice(0, 40)}`;
+  if (e.severityNumber !== undefined && got.severityNumber !== e.severityNumber)
+    out.push(
+      `${what}: severity number ${got.severityNumber}, expected ${e.severityNumber}`
+    );
+  if (e.timeMs !== undefined) {
+    // Nanoseconds as text: compare at microsecond precision.
+    const gotUs = BigInt(got.timeUnixNano) / 1000n;
+    const wantUs = BigInt(Math.round(e.timeMs * 1000));
+    if (gotUs !== wantUs)
+      out.push(
+        `${what}: time ${new Date(Number(gotUs / 1000n)).toISOString()}, expected ${new Date(e.timeMs).toISOString()}`
+      );
+  }
+  for (const [k, v] of Object.entries(e.attributes ?? {})) {
+    if (!isDeepStrictEqual(got.attributes[k], v))
+      out.push(
+        `${what}: ${k}=${JSON.stringify(got.attributes[k])}, expected ${JSON.stringify(v)}`
+      );
+  }
+  return out;
 }
 
 export function checkOtlp(
@@ -61,8 +88,9 @@ export function checkOtlp(
     }
     used.add(match);
     found++;
-    const level =
-      line.format === 'plain' || line.format === 'object'
+    const level = line.expect
+      ? line.expect.severityText
+      : line.format === 'plain' || line.format === 'object'
         ? undefined
         : (line.level ?? 'INFO');
     if (level !== undefined && match.severityText !== level) {
@@ -70,6 +98,7 @@ export function checkOtlp(
         `line ${JSON.stringify(body).slice(0, 40)}: severity ${match.severityText}, expected ${level}`
       );
     }
+    if (line.expect) problems.push(...expectProblems(line.expect, match));
     const inv = emu.invocations.find((i) => i.requestId === requestId);
     if (inv?.traceId && match.traceId !== inv.traceId) {
       problems.push(

@@ -103,11 +103,28 @@ export interface LogLine {
   /**
    * `text`: the Node runtime's text format; `plain`: a bare line; `json`: a
    * JSON-format record; `object`: JSON the function wrote itself, which
-   * Lambda passes on parsed, as `fields` alone (no message key).
+   * Lambda passes on parsed, as `fields` alone (no message key); `record`:
+   * the record `record` returns, as another runtime writes it (runtimes.ts),
+   * checked against `expect`.
    */
-  format?: 'text' | 'plain' | 'json' | 'object';
+  format?: 'text' | 'plain' | 'json' | 'object' | 'record';
   /** Extra keys of a JSON record. */
   fields?: Record<string, unknown>;
+  /** The `record` format's record, given the invocation's request id. */
+  record?: (requestId: string) => unknown;
+  /** What a receiver must see for a `record` line (check-otlp.ts). */
+  expect?: ExpectedLog;
+}
+
+/** A log record as the README's mapping tables say it arrives. */
+export interface ExpectedLog {
+  body: unknown;
+  severityText?: string;
+  severityNumber?: number;
+  /** Epoch ms the record carries (the line's own time). */
+  timeMs?: number;
+  /** Attributes it must have (others may be there too). */
+  attributes?: Record<string, unknown>;
 }
 
 export interface InvocationSpec {
@@ -632,6 +649,8 @@ export class LambdaEmulator {
         };
       case 'object':
         return { ...line.fields };
+      case 'record':
+        return line.record ? line.record(requestId) : line.message;
       case 'plain':
         return `${String(line.message)}\n`;
       default:

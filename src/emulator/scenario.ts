@@ -117,7 +117,7 @@ export async function runScenario(
           format: 'object',
           message: '',
           fields: {
-            msg: 'an object without a message key',
+            note: 'an object without a message key',
             level: 'info',
             durationMs: 12.5,
           },

@@ -337,7 +337,7 @@ export class OtelMapper {
     if (typeof body === 'string' && body.length > this._o.maxBodyChars) {
       l.attributes[ATTR_LOG_TRUNCATED] = true;
       l.attributes[ATTR_LOG_ORIGINAL_LENGTH] = body.length;
-      body = body.slice(0, this._o.maxBodyChars);
+      body = cutAtCharBoundary(body, this._o.maxBodyChars);
     }
     // Records within one millisecond keep their order: backends sort by
     // time, so each gets a microsecond more than the one before (a double
@@ -360,4 +360,19 @@ export class OtelMapper {
     if (l.severityNumber) record.severityNumber = l.severityNumber;
     this._logger.emit(record);
   }
+}
+
+/**
+ * The first `max` UTF-16 code units of `s`, one fewer when the cut would
+ * fall between the two halves of a surrogate pair (an emoji, any character
+ * beyond U+FFFF): half a pair is not a character, and encodes as invalid
+ * UTF-8 (U+FFFD or a lone `\ud83c` at the receiver).
+ */
+export function cutAtCharBoundary(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  const next = s.charCodeAt(max);
+  const splitsPair =
+    last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+  return s.slice(0, splitsPair ? max - 1 : max);
 }

@@ -49,3 +49,60 @@ export function toHrTime(ms: number): HrTime {
   }
   return [seconds, nanos];
 }
+
+// A date and time as loggers print them: ISO 8601 with `T` or a space, a
+// `.` or `,` (Python's asctime) before the fraction, and a zone that is
+// `Z`, `+hh:mm`, `+hhmm` (Powertools for Python) or absent.
+const LOOSE_TIME =
+  /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:[.,](\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$/;
+
+/**
+ * A log record's own time, as epoch ms, in the encodings loggers use:
+ * - ISO 8601 text (`2025-03-14T11:00:00.230Z`), also with a space for `T`,
+ *   a comma before the fraction, `+hhmm`, or no zone at all. A time without
+ *   a zone is read as UTC: Lambda runs functions with `TZ=UTC` and the
+ *   runtimes print UTC (Python's `time.gmtime`, Ruby's Logger in a UTC
+ *   process). Other text Date.parse reads (RFC 2822) is taken as it reads it.
+ * - a number: epoch seconds, milliseconds, microseconds or nanoseconds, told
+ *   apart by magnitude (below 1e11 seconds, below 1e14 ms, below 1e17 µs,
+ *   else ns): pino's `time` is ms, structlog's and zap's are seconds.
+ * - log4j2's `instant` object `{epochSecond, nanoOfSecond}`.
+ * Undefined when it is none of these, or outside 1970..2262 (OTLP's range).
+ */
+export function parseLogTimeMs(value: unknown): number | undefined {
+  if (typeof value === 'string') {
+    // The common case first: strict ISO with Z, no allocation.
+    if (value.length >= 20 && value.charCodeAt(10) === 84 /* T */) {
+      const last = value.charCodeAt(value.length - 1);
+      if (last === 90 /* Z */) return parseTimeMs(value);
+    }
+    const m = LOOSE_TIME.exec(value);
+    if (m) {
+      const zone = m[4]
+        ? m[4].length === 5
+          ? `${m[4].slice(0, 3)}:${m[4].slice(3)}`
+          : m[4]
+        : 'Z';
+      return parseTimeMs(`${m[1]}T${m[2]}${m[3] ? `.${m[3]}` : ''}${zone}`);
+    }
+    return parseTimeMs(value);
+  }
+  if (typeof value === 'number') return epochMs(value);
+  if (value !== null && typeof value === 'object') {
+    const { epochSecond, nanoOfSecond } = value as Record<string, unknown>;
+    if (typeof epochSecond === 'number') {
+      const ms =
+        epochSecond * 1_000 +
+        (typeof nanoOfSecond === 'number' ? nanoOfSecond / 1e6 : 0);
+      return ms >= 0 && ms < MAX_TIME_MS ? ms : undefined;
+    }
+  }
+  return undefined;
+}
+
+function epochMs(n: number): number | undefined {
+  if (!Number.isFinite(n) || n < 0) return undefined;
+  const ms =
+    n < 1e11 ? n * 1_000 : n < 1e14 ? n : n < 1e17 ? n / 1_000 : n / 1e6;
+  return ms < MAX_TIME_MS ? ms : undefined;
+}

@@ -374,6 +374,34 @@ describe('log records', () => {
     });
   });
 
+  it.each([
+    [
+      'an emoji across the limit',
+      `${'x'.repeat(99)}\u{1F600}tail`,
+      'x'.repeat(99),
+    ],
+    [
+      'an emoji ending at the limit',
+      `${'x'.repeat(98)}\u{1F600}tail`,
+      `${'x'.repeat(98)}\u{1F600}`,
+    ],
+    [
+      'a BMP character at the limit',
+      `${'x'.repeat(99)}\u00e9tail`,
+      `${'x'.repeat(99)}\u00e9`,
+    ],
+  ])('truncate on a character boundary: %s', (_name, line, expected) => {
+    const { feed, logs } = mapper({ maxBodyChars: 100 });
+    feed(ev(1, 'function', `${line}\n`));
+    const body = logs()[0]?.body as string;
+    expect(body).toBe(expected);
+    // What the receiver decodes: valid UTF-8, no replacement character.
+    expect(Buffer.from(body, 'utf8').toString('utf8')).toBe(body);
+    expect(logs()[0]?.attributes['aws.lambda.log.original_length']).toBe(
+      line.length
+    );
+  });
+
   it('use the record time, with observed time at receipt', () => {
     const { feed, logs } = mapper();
     feed(ev(3, 'function', { timestamp: t(2), level: 'INFO', message: 'x' }));
