@@ -74,6 +74,9 @@ export async function createRawFormat(
           failedExports: s.retryableFailures,
         };
       },
+      get slowestExportMs() {
+        return dispatcher.stats.slowestRequestMs;
+      },
       shutdown: async () => undefined,
     },
   };

@@ -44,6 +44,12 @@ export interface DispatchStats {
   retryableFailures: number;
   /** Requests aborted at a deadline (before a freeze or at SHUTDOWN). */
   aborted: number;
+  /**
+   * The longest one request took to be answered (ms): a success, a refusal
+   * or a 413 (a retryable failure, with or without an answer, is not
+   * counted). 0 until one is.
+   */
+  slowestRequestMs: number;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 100, maxMs: 1_000 };
@@ -58,6 +64,7 @@ export class Dispatcher<T> {
     overflowEvents: 0,
     retryableFailures: 0,
     aborted: 0,
+    slowestRequestMs: 0,
   };
   private _exporter: Promise<BatchExporter<T>> | undefined;
   private _tail: Promise<void> = Promise.resolve();
@@ -190,6 +197,7 @@ export class Dispatcher<T> {
     const events = group.reduce((n, it) => n + it.events, 0);
     for (let attempt = 0; ; attempt++) {
       let result: ExportResult;
+      const startedMs = this._now();
       try {
         result = await exporter.export(
           group.map((it) => it.value),
@@ -200,6 +208,12 @@ export class Dispatcher<T> {
         result = { status: 'retryable', reason: String(err) };
       }
       this.stats.requests++;
+      if (result.status !== 'retryable') {
+        this.stats.slowestRequestMs = Math.max(
+          this.stats.slowestRequestMs,
+          this._now() - startedMs
+        );
+      }
       switch (result.status) {
         case 'success':
           this.stats.sentEvents += events;
