@@ -55,6 +55,11 @@ export interface DispatchStats {
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 100, maxMs: 1_000 };
 /** Kept free before a deadline: a retry that ends later is not started. */
 const RETRY_MARGIN_MS = 50;
+/**
+ * A request that failed this close to its flush's deadline ran into it (the
+ * exporter's abort timer and the wall clock differ by a millisecond or so).
+ */
+const DEADLINE_SLACK_MS = 5;
 
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
@@ -70,6 +75,7 @@ export class Dispatcher<T> {
   private _tail: Promise<void> = Promise.resolve();
   private _running = 0;
   private _abort: AbortController | undefined;
+  private _abandonedEvents = 0;
   private readonly _now: () => number;
   private _release: ((items: readonly QueueItem<T>[]) => void) | undefined;
 
@@ -90,6 +96,14 @@ export class Dispatcher<T> {
 
   get queuedEvents(): number {
     return this._opts.queue.events;
+  }
+
+  /**
+   * Events of the requests the last flush abandoned at its deadline, still
+   * unanswered (queued again, in order): at SHUTDOWN, lost in flight.
+   */
+  get abandonedEvents(): number {
+    return this._abandonedEvents;
   }
 
   /** A flush is running or waiting to run. */
@@ -135,6 +149,7 @@ export class Dispatcher<T> {
 
   private async _flushNow(req: FlushRequest): Promise<void> {
     const { queue } = this._opts;
+    this._abandonedEvents = 0;
     if (queue.length === 0 || this._exporter === undefined) return;
     const exporter = await untilDeadline(
       this._exporter,
@@ -245,6 +260,11 @@ export class Dispatcher<T> {
           if (signal.aborted) {
             this.stats.aborted++;
             return group;
+          }
+          if (this._now() >= req.deadlineMs - DEADLINE_SLACK_MS) {
+            // Cut at the deadline without an answer: the receiver may have
+            // it. Queued again (below), but in flight as far as anyone knows.
+            this._abandonedEvents += events;
           }
           const wait = retryDelayMs(
             attempt,

@@ -81,3 +81,33 @@ describe.each([
     });
   }
 );
+
+describe.each(['raw', 'otlp'] as const)('DISPATCH_FORMAT=%s', (format) => {
+  it('an export still running at the SHUTDOWN deadline less the margin is abandoned, its events counted as lost in flight', async () => {
+    const { emu, sink } = await start({
+      DISPATCH_FORMAT: format,
+      DISPATCH_MIN_BATCH_SIZE: '100000',
+      LAMBDA_TELEMETRY_OTEL_EXPORT_TIMEOUT_MS: '5000',
+    });
+    // Every request is taken, and answered only after the sandbox is gone.
+    sink.reply = () => ({ status: 200, delayMs: 4_000 });
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    const launch = await emu.shutdown();
+    expect(launch?.exitCode).toBe(0);
+    expect(launch?.exitedBeforeDeadline).toBe(true);
+    // It left by the deadline less the 100 ms margin.
+    expect(launch?.exitedAt ?? 0).toBeLessThanOrEqual(
+      (launch?.shutdownDeadlineMs ?? 0) - 50
+    );
+    expect(sink.requests.length).toBeGreaterThan(0);
+    const summary = ownLogs(emu).find((l) => l.msg === 'shutdown') as {
+      sent: number;
+      unsent: number;
+      lostInFlight: number;
+    };
+    expect(summary.sent).toBe(0);
+    expect(summary.lostInFlight).toBeGreaterThan(0);
+    expect(summary.lostInFlight).toBe(summary.unsent);
+  });
+});
