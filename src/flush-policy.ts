@@ -12,16 +12,28 @@
  *   function's deadline), flush, and wait for it at most that long too.
  * - the timer: on Managed Instances always (there is no INVOKE); elsewhere
  *   only while the extension holds an invocation.
- * - SHUTDOWN: wait (bounded) for the last invocation's report, then flush
- *   everything, again while anything is left and time allows.
+ * - SHUTDOWN: wait for the report of every invocation that started and has
+ *   none, until the deadline less a reserve for the final export (measured:
+ *   twice the slowest export seen, at least SHUTDOWN_EXPORT_RESERVE_MS),
+ *   then flush everything, again while anything is left and time allows.
  * Every wait is bounded by the deadline that applies (epoch ms).
  */
 import type { FlushPolicy as FlushPolicyName } from './config/config.js';
+import { SHUTDOWN_EXPORT_RESERVE_MS } from './constants.js';
 import type { TelemetryPipeline } from './pipeline/pipeline.js';
 import { untilDeadline } from './util/deadline.js';
 
 /** At SHUTDOWN, the pause before another pass after a failed one (ms). */
 const SHUTDOWN_RETRY_PAUSE_MS = 100;
+
+/**
+ * At SHUTDOWN, the time kept for the final export (ms): twice the slowest
+ * export seen in this environment (`slowestExportMs`, ms; 0 when none has
+ * been answered yet), at least SHUTDOWN_EXPORT_RESERVE_MS.
+ */
+export function shutdownReserveMs(slowestExportMs: number): number {
+  return Math.max(SHUTDOWN_EXPORT_RESERVE_MS, 2 * slowestExportMs);
+}
 
 /** Resolves at `untilMs` (epoch ms). */
 function sleepUntil(untilMs: number, now: () => number): Promise<void> {
@@ -37,8 +49,11 @@ export interface FlushPolicyOptions {
   exportTimeoutMs: number;
   /** At INVOKE, the longest `/next` waits for the flush (ms). */
   invokeWaitMs: number;
-  /** At SHUTDOWN, the longest wait for the last report (ms), at most half the budget. */
-  shutdownWaitMs: number;
+  /**
+   * At SHUTDOWN, an optional cap on the wait for late reports (ms from
+   * SHUTDOWN's receipt); undefined: until the deadline less the reserve.
+   */
+  shutdownWaitMs: number | undefined;
 }
 
 export interface FlushPolicyDeps {
@@ -49,8 +64,11 @@ export interface FlushPolicyDeps {
   loading: () => Promise<unknown> | undefined;
   /** Telemetry seen so far, and a way to wait for more. */
   intake: {
+    /** An invocation started (INVOKE): its report is waited for at SHUTDOWN. */
+    noteInvoke(requestId: string | undefined): void;
     hasRuntimeDone(requestId: string): boolean;
-    hasReport(requestId: string): boolean;
+    /** Invocations that started and whose `platform.report` has not come. */
+    readonly unreported: number;
     waitFor(done: () => boolean, untilMs: number): Promise<void>;
   };
   /** Called before each flush (the drop report goes into the stream). */
@@ -62,7 +80,6 @@ export interface FlushPolicyDeps {
 export class FlushPolicy {
   /** Between INVOKE and our next /next (not on Managed Instances). */
   private _invoke: { deadlineMs: number } | undefined;
-  private _lastInvokeId: string | undefined;
   private readonly _now: () => number;
 
   constructor(private readonly _d: FlushPolicyDeps) {
@@ -78,7 +95,7 @@ export class FlushPolicy {
     fnDeadlineMs: number
   ): Promise<void> {
     const o = this._d.options;
-    this._lastInvokeId = requestId;
+    this._d.intake.noteInvoke(requestId);
     this._invoke = { deadlineMs: fnDeadlineMs };
     try {
       if (o.flush === 'end' && requestId !== undefined) {
@@ -143,20 +160,7 @@ export class FlushPolicy {
    * ms; `receivedMs`: when SHUTDOWN came). Resolves by the deadline.
    */
   async onShutdown(deadlineMs: number, receivedMs: number): Promise<void> {
-    const o = this._d.options;
-    // The last invocation's platform.report is emitted only after our last
-    // /next, so it usually arrives now. Wait for it, bounded by a share of
-    // the budget so the flush keeps the rest.
-    const last = this._lastInvokeId;
-    if (last !== undefined) {
-      await this._d.intake.waitFor(
-        () => this._d.intake.hasReport(last),
-        Math.min(
-          receivedMs + o.shutdownWaitMs,
-          receivedMs + (deadlineMs - receivedMs) / 2
-        )
-      );
-    }
+    await this._awaitReports(deadlineMs, receivedMs);
     await this._awaitLoad(deadlineMs);
     const pipeline = this._d.pipeline();
     if (pipeline === undefined) return;
@@ -181,6 +185,32 @@ export class FlushPolicy {
     if (this._now() < deadlineMs) {
       await this._flush(pipeline, deadlineMs, true);
     }
+  }
+
+  /**
+   * The last invocation's platform.report is emitted only after our last
+   * /next (on Managed Instances, those of the invocations still running at
+   * SHUTDOWN come later still): wait for every invocation that started and
+   * has none, as long as the final export keeps its reserve (lambda-apis.md
+   * §2.2: report after every extension's next; §1.6: the 2 s shutdown).
+   */
+  private async _awaitReports(
+    deadlineMs: number,
+    receivedMs: number
+  ): Promise<void> {
+    const intake = this._d.intake;
+    if (intake.unreported === 0) return;
+    const cap = this._d.options.shutdownWaitMs;
+    const reserveMs = shutdownReserveMs(
+      this._d.pipeline()?.slowestExportMs ?? 0
+    );
+    await intake.waitFor(
+      () => intake.unreported === 0,
+      Math.min(
+        deadlineMs - reserveMs,
+        cap === undefined ? Number.POSITIVE_INFINITY : receivedMs + cap
+      )
+    );
   }
 
   private async _flush(

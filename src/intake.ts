@@ -18,9 +18,22 @@ import type { Logger } from './util/log.js';
 
 /** Remembers the last few ids: enough to know the last one came. */
 const IDS_REMEMBERED = 16;
+/**
+ * Invocations remembered as started and not yet reported: the most a
+ * Managed Instances environment runs at once is far below this (its
+ * per-vCPU concurrency); past it the oldest are forgotten.
+ */
+const UNREPORTED_REMEMBERED = 1_024;
 
 export interface IntakeOptions {
   filters: Filters;
+  /**
+   * Invocations run one at a time (not Managed Instances): an invocation's
+   * `platform.report` then comes before the next one starts, so a report
+   * also settles every invocation noted before it (one whose report Lambda
+   * dropped is not waited for at SHUTDOWN).
+   */
+  sequential?: boolean;
   /** Events held before the format loads (the queue's event bound). */
   maxEarlyEvents: number;
   log: Logger;
@@ -43,6 +56,8 @@ export class Intake {
   private _early: TelemetryEvent[] = [];
   private readonly _reports: string[] = [];
   private readonly _done: string[] = [];
+  /** Started (INVOKE or platform.start) and not yet reported, oldest first. */
+  private readonly _unreported = new Set<string>();
   private readonly _keep: ReturnType<typeof createFilter>;
   private readonly _waiters = new Set<() => void>();
   private readonly _now: () => number;
@@ -87,6 +102,9 @@ export class Intake {
     const pipeline = this._pipeline;
     for (const event of batch) {
       this.received++;
+      // What Lambda has sent, whatever the filters keep: a report that is
+      // filtered out has still come, and is not waited for.
+      this._noteInvocation(event);
       if (keep && !keep(event)) {
         this.filtered++;
         continue;
@@ -110,6 +128,25 @@ export class Intake {
     return this._reports.includes(requestId);
   }
 
+  /**
+   * An invocation has started (INVOKE; `platform.start` is noted from the
+   * stream): it is waited for at SHUTDOWN until its report comes.
+   */
+  noteInvoke(requestId: string | undefined): void {
+    if (requestId === undefined || this._unreported.has(requestId)) return;
+    if (this._reports.includes(requestId)) return;
+    this._unreported.add(requestId);
+    if (this._unreported.size > UNREPORTED_REMEMBERED) {
+      const oldest = this._unreported.values().next().value;
+      if (oldest !== undefined) this._unreported.delete(oldest);
+    }
+  }
+
+  /** Invocations that started and whose `platform.report` has not come. */
+  get unreported(): number {
+    return this._unreported.size;
+  }
+
   hasRuntimeDone(requestId: string): boolean {
     return this._done.includes(requestId);
   }
@@ -131,14 +168,35 @@ export class Intake {
     });
   }
 
+  private _noteInvocation(event: TelemetryEvent): void {
+    const type = eventType(event);
+    if (type === 'platform.start') {
+      this.noteInvoke(requestIdOf(event));
+    } else if (type === 'platform.report') {
+      const id = requestIdOf(event);
+      if (id === undefined) return;
+      this._reports.push(id);
+      if (this._reports.length > IDS_REMEMBERED) this._reports.shift();
+      if (!this._unreported.has(id)) return;
+      if (this._o.sequential) {
+        // Insertion order is start order: everything before it is settled.
+        for (const older of this._unreported) {
+          this._unreported.delete(older);
+          if (older === id) break;
+        }
+      } else {
+        this._unreported.delete(id);
+      }
+    }
+  }
+
   private _note(event: TelemetryEvent): void {
     const type = eventType(event);
-    if (type === 'platform.report' || type === 'platform.runtimeDone') {
+    if (type === 'platform.runtimeDone') {
       const id = requestIdOf(event);
-      const seen = type === 'platform.report' ? this._reports : this._done;
       if (id !== undefined) {
-        seen.push(id);
-        if (seen.length > IDS_REMEMBERED) seen.shift();
+        this._done.push(id);
+        if (this._done.length > IDS_REMEMBERED) this._done.shift();
       }
     } else if (type === 'platform.logsDropped') {
       const n = (event.record as { droppedRecords?: unknown } | null)

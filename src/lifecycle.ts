@@ -72,6 +72,7 @@ export class Lifecycle {
     const { config } = _deps;
     this._intake = new Intake({
       filters: config.filters,
+      sequential: !config.managedInstances,
       maxEarlyEvents: config.queue.maxEvents,
       log: this._log,
       now: this._now,

@@ -19,7 +19,6 @@ import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_MAX_MS,
   DEFAULT_MIN_BATCH_SIZE,
-  DEFAULT_SHUTDOWN_WAIT_MS,
   ENV_PREFIX,
   SANDBOX_HOST,
 } from '../constants.js';
@@ -122,7 +121,11 @@ export interface Config {
   flush: FlushPolicy;
   flushIntervalMs: number;
   retry: { baseMs: number; maxMs: number };
-  shutdownWaitMs: number;
+  /**
+   * At SHUTDOWN, an optional cap on the wait for late reports (ms from
+   * SHUTDOWN); undefined: no cap beyond the deadline less the export reserve.
+   */
+  shutdownWaitMs: number | undefined;
 }
 
 export interface LoadedConfig {
@@ -178,6 +181,22 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
       return def;
     }
     return n;
+  };
+  /** An integer with no default: unset (or invalid) is `undefined`. */
+  const optionalInt = (
+    name: string,
+    raw: string | undefined,
+    min: number,
+    max: number
+  ): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      warnings.push(
+        `${name}=${JSON.stringify(raw)} is not a decimal integer in ${min}..${max}; left unset`
+      );
+      return undefined;
+    }
+    return Number(raw);
   };
   const bool = (
     name: string,
@@ -462,10 +481,11 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
       1,
       3_600_000
     ),
-    shutdownWaitMs: int(
+    // Unset: late reports are waited for until the deadline less the
+    // final export's reserve (flush-policy.ts); set, the wait ends sooner.
+    shutdownWaitMs: optionalInt(
       nameOf('SHUTDOWN_WAIT_MS'),
       ours('SHUTDOWN_WAIT_MS'),
-      DEFAULT_SHUTDOWN_WAIT_MS,
       0,
       2_000
     ),

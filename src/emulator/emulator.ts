@@ -138,6 +138,13 @@ export interface InvocationSpec {
   traced?: boolean;
   /** Extra report metrics (initDurationMs, restoreDurationMs...). */
   reportMetrics?: Record<string, number>;
+  /**
+   * Holds this invocation's `platform.report` until the next SHUTDOWN and
+   * emits it this long (ms) after SHUTDOWN is sent: a report Lambda is late
+   * with (on Managed Instances, an invocation still finishing), which the
+   * extension must wait for.
+   */
+  reportAfterShutdownMs?: number;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -177,6 +184,8 @@ export class LambdaEmulator {
   private _frozen = false;
   private _initDurationMs: number | undefined;
   private _restoreDurationMs: number | undefined;
+  /** Reports held for the next SHUTDOWN (`reportAfterShutdownMs`). */
+  private _lateReports: { emit: () => void; afterMs: number }[] = [];
   private readonly _o: Required<
     Pick<
       EmulatorOptions,
@@ -571,7 +580,14 @@ export class LambdaEmulator {
       );
       return inv;
     }
-    this.emit('platform.report', report, reportAt);
+    if (spec.reportAfterShutdownMs !== undefined) {
+      this._lateReports.push({
+        emit: () => this.emit('platform.report', report, reportAt),
+        afterMs: spec.reportAfterShutdownMs,
+      });
+    } else {
+      this.emit('platform.report', report, reportAt);
+    }
     await this.freeze();
     return inv;
   }
@@ -600,6 +616,12 @@ export class LambdaEmulator {
         shutdownReason: reason,
       });
     beforeWait?.();
+    const sentAt = Date.now();
+    const late = this._lateReports
+      .splice(0)
+      .map(({ emit, afterMs }) =>
+        setTimeout(emit, Math.max(0, sentAt + afterMs - Date.now()))
+      );
     let killTimer: NodeJS.Timeout | undefined;
     const killed = new Promise<void>((resolve) => {
       killTimer = setTimeout(
@@ -615,6 +637,7 @@ export class LambdaEmulator {
     });
     await Promise.race([this._exited, killed]);
     clearTimeout(killTimer);
+    for (const t of late) clearTimeout(t);
     await this._exited;
     launch.exitedBeforeDeadline =
       !launch.killed &&

@@ -130,6 +130,9 @@ function otlpPipeline(
         failedExports: s.failedExports,
       };
     },
+    get slowestExportMs() {
+      return processor.slowestExportMs;
+    },
     shutdown: (deadlineMs) => processor.shutdown({ deadlineMs }),
   };
 }

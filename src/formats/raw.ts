@@ -49,8 +49,11 @@ export async function createRawFormat(
       get waitingEvents() {
         return dispatcher.queuedEvents;
       },
-      // Requests finish or are aborted within each flush's deadline.
-      inFlightEvents: 0,
+      // Requests finish or are aborted within each flush's deadline; those
+      // cut at it (queued again) are what the receiver may or may not have.
+      get inFlightEvents() {
+        return dispatcher.abandonedEvents;
+      },
       due: () =>
         dispatchDue(dispatcher.queuedEvents, config.dispatch.minBatchSize),
       async flush(deadlineMs, final) {
@@ -73,6 +76,9 @@ export async function createRawFormat(
           discardedEvents: 0,
           failedExports: s.retryableFailures,
         };
+      },
+      get slowestExportMs() {
+        return dispatcher.stats.slowestRequestMs;
       },
       shutdown: async () => undefined,
     },

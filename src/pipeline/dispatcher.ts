@@ -44,11 +44,22 @@ export interface DispatchStats {
   retryableFailures: number;
   /** Requests aborted at a deadline (before a freeze or at SHUTDOWN). */
   aborted: number;
+  /**
+   * The longest one request took to be answered (ms): a success, a refusal
+   * or a 413 (a retryable failure, with or without an answer, is not
+   * counted). 0 until one is.
+   */
+  slowestRequestMs: number;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { baseMs: 100, maxMs: 1_000 };
 /** Kept free before a deadline: a retry that ends later is not started. */
 const RETRY_MARGIN_MS = 50;
+/**
+ * A request that failed this close to its flush's deadline ran into it (the
+ * exporter's abort timer and the wall clock differ by a millisecond or so).
+ */
+const DEADLINE_SLACK_MS = 5;
 
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
@@ -58,11 +69,13 @@ export class Dispatcher<T> {
     overflowEvents: 0,
     retryableFailures: 0,
     aborted: 0,
+    slowestRequestMs: 0,
   };
   private _exporter: Promise<BatchExporter<T>> | undefined;
   private _tail: Promise<void> = Promise.resolve();
   private _running = 0;
   private _abort: AbortController | undefined;
+  private _abandonedEvents = 0;
   private readonly _now: () => number;
   private _release: ((items: readonly QueueItem<T>[]) => void) | undefined;
 
@@ -83,6 +96,14 @@ export class Dispatcher<T> {
 
   get queuedEvents(): number {
     return this._opts.queue.events;
+  }
+
+  /**
+   * Events of the requests the last flush abandoned at its deadline, still
+   * unanswered (queued again, in order): at SHUTDOWN, lost in flight.
+   */
+  get abandonedEvents(): number {
+    return this._abandonedEvents;
   }
 
   /** A flush is running or waiting to run. */
@@ -128,6 +149,7 @@ export class Dispatcher<T> {
 
   private async _flushNow(req: FlushRequest): Promise<void> {
     const { queue } = this._opts;
+    this._abandonedEvents = 0;
     if (queue.length === 0 || this._exporter === undefined) return;
     const exporter = await untilDeadline(
       this._exporter,
@@ -190,6 +212,7 @@ export class Dispatcher<T> {
     const events = group.reduce((n, it) => n + it.events, 0);
     for (let attempt = 0; ; attempt++) {
       let result: ExportResult;
+      const startedMs = this._now();
       try {
         result = await exporter.export(
           group.map((it) => it.value),
@@ -200,6 +223,12 @@ export class Dispatcher<T> {
         result = { status: 'retryable', reason: String(err) };
       }
       this.stats.requests++;
+      if (result.status !== 'retryable') {
+        this.stats.slowestRequestMs = Math.max(
+          this.stats.slowestRequestMs,
+          this._now() - startedMs
+        );
+      }
       switch (result.status) {
         case 'success':
           this.stats.sentEvents += events;
@@ -231,6 +260,11 @@ export class Dispatcher<T> {
           if (signal.aborted) {
             this.stats.aborted++;
             return group;
+          }
+          if (this._now() >= req.deadlineMs - DEADLINE_SLACK_MS) {
+            // Cut at the deadline without an answer: the receiver may have
+            // it. Queued again (below), but in flight as far as anyone knows.
+            this._abandonedEvents += events;
           }
           const wait = retryDelayMs(
             attempt,

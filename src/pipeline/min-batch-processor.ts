@@ -244,6 +244,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   /** Wakes the flush loop when an export answers. */
   private _wake: (() => void) | undefined;
   private _shutdown = false;
+  /** See `slowestExportMs`. */
+  private _slowestExportMs = 0;
   private _shutdownOnce: Promise<void> | undefined;
   private readonly _now: () => number;
 
@@ -299,6 +301,16 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   /** Events handed to an exporter and not yet answered. */
   get inFlightEvents(): number {
     return this._inFlightEvents;
+  }
+
+  /**
+   * The longest an export took to be answered (ms, on the injected clock):
+   * a success or a refusal by the receiver, retries within the exporter
+   * included; a transient failure (no answer, its timeout) is not counted.
+   * 0 until one is.
+   */
+  get slowestExportMs(): number {
+    return this._slowestExportMs;
   }
 
   /** The DISPATCH_MIN_BATCH_SIZE rule: may a non-final flush send now? */
@@ -546,6 +558,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     q.inFlight++;
     this._exportsRunning++;
     this._inFlightEvents += events;
+    const startedMs = this._now();
     void new Promise<ExportResult>((resolve) => {
       try {
         exporter.export(entry.batch, resolve);
@@ -556,6 +569,15 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       q.inFlight--;
       this._exportsRunning--;
       this._inFlightEvents -= events;
+      if (
+        result.code === ExportResultCode.SUCCESS ||
+        !isTransient(result.error)
+      ) {
+        this._slowestExportMs = Math.max(
+          this._slowestExportMs,
+          this._now() - startedMs
+        );
+      }
       this._settle(signal, entry, result);
       const wake = this._wake;
       this._wake = undefined;

@@ -51,6 +51,13 @@ export interface TelemetryPipeline {
   /** Puts the drop counts into the stream (an item that counts 0 events). */
   reportDrops(counts: DropReport): void;
   readonly stats: Readonly<PipelineStats>;
+  /**
+   * The longest an export request took to be answered in this environment
+   * (ms, from handing it to the exporter to its answer, success or refusal;
+   * failures without an answer are not counted); 0 until one is. SHUTDOWN
+   * keeps twice this for the final export.
+   */
+  readonly slowestExportMs: number;
   /** Ends the exporters, bounded by `deadlineMs`. */
   shutdown(deadlineMs: number): Promise<void>;
 }

@@ -173,6 +173,33 @@ describe('each setting, for its effect', () => {
     expect(reports).toContain(inv.requestId);
   });
 
+  it('SHUTDOWN_WAIT_MS, when set, caps the wait: a report 600 ms late is not waited for', async () => {
+    const { emu, sink } = await start({ [`${P}SHUTDOWN_WAIT_MS`]: '100' });
+    await emu.launch();
+    const inv = await emu.invoke({
+      handlerMs: 5,
+      lines,
+      reportAfterShutdownMs: 600,
+    });
+    const launch = await emu.shutdown();
+    expect(launch?.exitCode).toBe(0);
+    // Gone before the report was emitted (SHUTDOWN comes 2,000 ms before
+    // its deadline), with the invocation's lines sent.
+    const shutdownAt = (launch?.shutdownDeadlineMs ?? 0) - 2_000;
+    expect(launch?.exitedAt ?? 0).toBeLessThan(shutdownAt + 600);
+    const events = sink.rawEvents() as {
+      type: string;
+      record: { requestId?: string };
+    }[];
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'platform.report' && e.record.requestId === inv.requestId
+      )
+    ).toBe(false);
+    expect(events.filter((e) => e.type === 'function')).toHaveLength(2);
+  });
+
   it('EXTENSION_MIN_SEVERITY and INCLUDE_EVENTS: filtered on receipt', async () => {
     const { emu, sink } = await start(
       {

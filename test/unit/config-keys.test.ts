@@ -98,7 +98,7 @@ const rows: Row[] = [
   ],
   [`${P}RETRY_BASE_MS`, (c) => c.retry.baseMs, 100, '50', 50, '0'],
   [`${P}RETRY_MAX_MS`, (c) => c.retry.maxMs, 1_000, '5000', 5_000, '1e3'],
-  [`${P}SHUTDOWN_WAIT_MS`, (c) => c.shutdownWaitMs, 400, '0', 0, '5000'],
+  [`${P}SHUTDOWN_WAIT_MS`, (c) => c.shutdownWaitMs, undefined, '0', 0, '5000'],
   [`${P}PLATFORM_LOGS`, (c) => c.logs.platform, true, 'false', false, 'nope'],
   [
     `${P}MAX_LOG_CHARS`,

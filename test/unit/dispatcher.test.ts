@@ -268,3 +268,37 @@ describe('Dispatcher', () => {
     expect(d.queuedEvents).toBe(2);
   });
 });
+
+describe('export timing', () => {
+  it('measures the slowest answered request on the injected clock; a transient failure is not counted', async () => {
+    let now = 1_000_000;
+    const answers: ExportResult[] = [
+      { status: 'success' },
+      { status: 'retryable', reason: 'timeout' },
+      { status: 'failure', reason: 'HTTP 400' },
+    ];
+    const took = [80, 900, 150];
+    const exporter: BatchExporter<string> = {
+      async export() {
+        now += took.shift() ?? 0;
+        return answers.shift() ?? { status: 'success' };
+      },
+      async shutdown() {},
+    };
+    const d = new Dispatcher<string>({
+      queue: new BoundedQueue<string>({ maxEvents: 100, maxBytes: 1e9 }),
+      maxRequestBytes: 1e9,
+      maxBatchItems: 1,
+      log: createLogger('silent'),
+      now: () => now,
+    });
+    d.setExporter(Promise.resolve(exporter));
+    expect(d.stats.slowestRequestMs).toBe(0);
+    for (const v of ['a', 'b', 'c'])
+      d.enqueue({ value: v, events: 1, bytes: 1 });
+    await d.flush({ deadlineMs: now + 10_000, attempts: 1 });
+    expect(d.stats.slowestRequestMs).toBe(80);
+    await d.flush({ deadlineMs: now + 10_000, attempts: 1 });
+    expect(d.stats.slowestRequestMs).toBe(150);
+  });
+});

@@ -22,10 +22,15 @@ interface FlushCall {
   finish: () => void;
 }
 
-function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
+function setup(
+  over: Partial<FlushPolicyOptions> = {},
+  waiting = 1,
+  exclude: string[] = []
+) {
   const flushes: FlushCall[] = [];
   const settles: number[] = [];
   let waitingEvents = waiting;
+  let slowestExportMs = 0;
   const pipeline: TelemetryPipeline = {
     map: () => undefined,
     seal: () => undefined,
@@ -50,6 +55,9 @@ function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
       discardedEvents: 0,
       failedExports: 0,
     },
+    get slowestExportMs() {
+      return slowestExportMs;
+    },
     shutdown: async () => undefined,
   };
   const intake = new Intake({
@@ -57,8 +65,9 @@ function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
       functionMinSeverity: undefined,
       extensionMinSeverity: undefined,
       include: [],
-      exclude: [],
+      exclude,
     },
+    sequential: !over.managedInstances,
     maxEarlyEvents: 100,
     log: createLogger('silent'),
   });
@@ -70,7 +79,7 @@ function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
       managedInstances: false,
       exportTimeoutMs: 5_000,
       invokeWaitMs: 300,
-      shutdownWaitMs: 400,
+      shutdownWaitMs: undefined,
       ...over,
     },
     pipeline: () => pipeline,
@@ -92,6 +101,9 @@ function setup(over: Partial<FlushPolicyOptions> = {}, waiting = 1) {
     errors,
     setWaiting: (n: number) => {
       waitingEvents = n;
+    },
+    setSlowestExport: (ms: number) => {
+      slowestExportMs = ms;
     },
   };
 }
@@ -203,17 +215,18 @@ describe('flush policy', () => {
     expect(flushes[0]?.deadlineMs).toBe(T0 + 5_000);
   });
 
-  it('SHUTDOWN waits for the last report at most SHUTDOWN_WAIT_MS, then flushes everything (final)', async () => {
-    const { policy, flushes } = setup({ shutdownWaitMs: 400 });
+  it('SHUTDOWN waits for a missing report until the deadline less the 200 ms reserve, then flushes everything (final)', async () => {
+    const { policy, flushes } = setup();
     const invoked = policy.onInvoke(RID, T0 + 60_000);
     await vi.advanceTimersByTimeAsync(0);
     flushes[0]?.finish();
     await invoked;
     const down = policy.onShutdown(T0 + 1_900, T0);
-    await vi.advanceTimersByTimeAsync(399);
+    await vi.advanceTimersByTimeAsync(1_699);
     expect(flushes).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0 + 1_700);
     expect(flushes[1]?.final).toBe(true);
     expect(flushes[1]?.deadlineMs).toBe(T0 + 1_900);
     for (const f of flushes) f.finish();
@@ -222,31 +235,139 @@ describe('flush policy', () => {
     expect(await settledWithin(down, 0)).toBe(true);
   });
 
-  it('SHUTDOWN flushes as soon as the last report arrives', async () => {
+  it('SHUTDOWN: a report 600 ms after SHUTDOWN is waited for, and the flush starts as it arrives', async () => {
     const { policy, flushes, deliver } = setup();
     void policy.onInvoke(RID, T0 + 60_000);
     await vi.advanceTimersByTimeAsync(0);
     flushes[0]?.finish();
     await vi.advanceTimersByTimeAsync(0);
     void policy.onShutdown(T0 + 1_900, T0);
-    await vi.advanceTimersByTimeAsync(50);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(flushes).toHaveLength(1);
     deliver('platform.report');
     await vi.advanceTimersByTimeAsync(0);
     expect(flushes).toHaveLength(2);
-    expect(flushes[1]?.atMs).toBe(T0 + 50);
+    expect(flushes[1]?.atMs).toBe(T0 + 600);
   });
 
-  it('SHUTDOWN never waits for a report more than half the budget', async () => {
-    const { policy, flushes } = setup({ shutdownWaitMs: 2_000 });
+  it('SHUTDOWN keeps twice the slowest export seen for the final flush, when that is more than 200 ms', async () => {
+    for (const [slowest, flushAt] of [
+      [50, 1_700],
+      [100, 1_700],
+      [450, 1_000],
+      [1_000, 0],
+    ] as const) {
+      const { policy, flushes, setSlowestExport } = setup();
+      void policy.onInvoke(RID, T0 + 60_000);
+      await vi.advanceTimersByTimeAsync(0);
+      flushes[0]?.finish();
+      await vi.advanceTimersByTimeAsync(0);
+      setSlowestExport(slowest);
+      const start = Date.now();
+      void policy.onShutdown(start + 1_900, start);
+      if (flushAt > 0) {
+        await vi.advanceTimersByTimeAsync(flushAt - 1);
+        expect(flushes, `slowest ${slowest} ms`).toHaveLength(1);
+      }
+      await vi.advanceTimersByTimeAsync(1);
+      expect(flushes, `slowest ${slowest} ms`).toHaveLength(2);
+      expect(flushes[1]?.atMs).toBe(start + Math.max(flushAt, 0));
+      for (const f of flushes) f.finish();
+      await vi.advanceTimersByTimeAsync(0);
+      for (const f of flushes) f.finish();
+      await vi.advanceTimersByTimeAsync(2_000);
+    }
+  });
+
+  it('SHUTDOWN_WAIT_MS, when set, caps the wait for late reports', async () => {
+    const { policy, flushes } = setup({ shutdownWaitMs: 300 });
     void policy.onInvoke(RID, T0 + 60_000);
     await vi.advanceTimersByTimeAsync(0);
     flushes[0]?.finish();
     await vi.advanceTimersByTimeAsync(0);
-    void policy.onShutdown(T0 + 1_000, T0);
-    await vi.advanceTimersByTimeAsync(499);
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(299);
     expect(flushes).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(flushes).toHaveLength(2);
+  });
+
+  it('SHUTDOWN does not wait when every invocation that started has its report', async () => {
+    const { policy, flushes, deliver } = setup();
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    deliver('platform.start');
+    deliver('platform.report');
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0);
+  });
+
+  it('SHUTDOWN: a report the receipt filters drop has still come, and is not waited for', async () => {
+    const { policy, flushes, deliver } = setup({}, 1, ['platform.report']);
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(30);
+    deliver('platform.report');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0 + 30);
+  });
+
+  it('SHUTDOWN, one invocation at a time: a report also settles the invocations before it (one whose report Lambda dropped is not waited for)', async () => {
+    const OTHER = 'bbbbbbbb-1111-4222-8333-944445555666';
+    const { policy, flushes, deliver } = setup();
+    void policy.onInvoke(OTHER, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[1]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(flushes).toHaveLength(2);
+    // OTHER's report never came; RID's, the later one, does.
+    deliver('platform.report', RID);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(3);
+    expect(flushes[2]?.atMs).toBe(T0 + 40);
+  });
+
+  it('SHUTDOWN on Managed Instances (no INVOKE): waits for the report of every invocation started in the stream', async () => {
+    const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+    const B = 'bbbbbbbb-0000-4000-8000-00000000000b';
+    const { policy, flushes, deliver } = setup({ managedInstances: true }, 0);
+    deliver('platform.start', A);
+    deliver('platform.start', B);
+    deliver('platform.start', RID);
+    deliver('platform.report', RID);
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(100);
+    // Concurrent invocations: B's report settles B only, not A.
+    deliver('platform.report', B);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(flushes).toHaveLength(0);
+    deliver('platform.report', A);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]?.atMs).toBe(T0 + 600);
+    expect(flushes[0]?.final).toBe(true);
+  });
+
+  it('SHUTDOWN on Managed Instances: a report that never comes is waited for until the deadline less the reserve', async () => {
+    const { policy, flushes, deliver } = setup({ managedInstances: true }, 0);
+    deliver('platform.start');
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(1_699);
+    expect(flushes).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(1);
   });
 
   it('next-invoke: an INVOKE that comes while the export stack still loads does not wait for it; end does, bounded', async () => {
@@ -261,13 +382,14 @@ describe('flush policy', () => {
           managedInstances: false,
           exportTimeoutMs: 5_000,
           invokeWaitMs: 300,
-          shutdownWaitMs: 400,
+          shutdownWaitMs: undefined,
         },
         pipeline: () => undefined,
         loading: () => loading,
         intake: {
+          noteInvoke: () => undefined,
           hasRuntimeDone: () => true,
-          hasReport: () => true,
+          unreported: 0,
           waitFor: async () => undefined,
         },
         beforeFlush: () => undefined,

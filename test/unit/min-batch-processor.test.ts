@@ -565,4 +565,35 @@ describe('MinBatchProcessor', () => {
     await flushed;
     expect(processor.stats.sentEvents).toBe(1);
   });
+
+  it('measures the slowest answered export (what SHUTDOWN keeps for its final one); one that fails without an answer is not counted', async () => {
+    let now = 1_000_000;
+    const { processor, logs, emit } = setup({
+      maxExportBatchSize: 1,
+      maxExportsInFlight: 1,
+      now: () => now,
+    });
+    expect(processor.slowestExportMs).toBe(0);
+    emit('a');
+    now += 120;
+    logs.calls[0]?.answer(ok);
+    await settle();
+    expect(processor.slowestExportMs).toBe(120);
+    emit('b');
+    now += 40;
+    logs.calls[1]?.answer(refused(400));
+    await settle();
+    expect(processor.slowestExportMs).toBe(120);
+    emit('c');
+    now += 900;
+    logs.calls[2]?.answer(transient);
+    await settle();
+    expect(processor.slowestExportMs).toBe(120);
+    const flushed = processor.forceFlush({ deadlineMs: now + 2_000 });
+    await settle();
+    now += 300;
+    logs.calls[3]?.answer(refused(400));
+    await flushed;
+    expect(processor.slowestExportMs).toBe(300);
+  });
 });
