@@ -57,6 +57,8 @@ export class Intake {
   private _restored = false;
   /** The restore came before the format loaded: attach() runs the hook. */
   private _restorePending = false;
+  /** SHUTDOWN came with no restore: nothing is held any more. */
+  private _released = false;
   private _pipeline: TelemetryPipeline | undefined;
   private _discard = false;
   private _early: TelemetryEvent[] = [];
@@ -85,7 +87,7 @@ export class Intake {
 
   /** SnapStart, before the restore: events are held, not mapped. */
   private get _holding(): boolean {
-    return this._o.snapStart === true && !this._restored;
+    return this._o.snapStart === true && !this._restored && !this._released;
   }
 
   /**
@@ -118,8 +120,11 @@ export class Intake {
    * own, the one copy of what it held; it goes to the pipeline now.
    */
   releaseHeld(): void {
+    if (!this._holding) return;
+    this._released = true;
+    // Not loaded yet: attach() maps them when it is.
     const pipeline = this._pipeline;
-    if (!this._holding || pipeline === undefined) return;
+    if (pipeline === undefined) return;
     const early = this._early;
     this._early = [];
     for (const event of early) this._mapOne(pipeline, event);
