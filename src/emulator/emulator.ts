@@ -322,6 +322,7 @@ export class LambdaEmulator {
       // environment, extension included; this environment starts at the
       // restore, which the extension sees only as the restore's events.
       this._emitInit(record.spawnedAt, done, initializationType, phase);
+      await this._delivered(Date.now() + 1_000);
       await this.freeze();
       for (const d of this._currentDeliveries()) d.markSnapshot();
       record.snapshotAt = Date.now();
@@ -348,9 +349,25 @@ export class LambdaEmulator {
     } else {
       this._initDurationMs = done - record.spawnedAt;
       this._emitInit(record.spawnedAt, done, initializationType, phase);
+      // A SnapStart init is snapshotted holding what it was sent.
+      if (initializationType === 'snap-start')
+        await this._delivered(Date.now() + 1_000);
     }
     await this.freeze();
     return record;
+  }
+
+  /**
+   * Waits (until `untilMs`, epoch ms) for every event emitted so far to
+   * reach the listener, so the extension holds them when frozen.
+   */
+  private async _delivered(untilMs: number): Promise<void> {
+    while (
+      Date.now() < untilMs &&
+      this._currentDeliveries().some((d) => d.log.some((e) => !e.delivered))
+    ) {
+      await sleep(2);
+    }
   }
 
   private _emitInit(
