@@ -5,6 +5,17 @@
  * Lambda's own drops, and hands each event to the format's pipeline. Events
  * that come before the format has loaded wait here, within the queue's
  * event bound.
+ *
+ * SnapStart (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start): Lambda snapshots
+ * this process after init and restores many environments from the copy, so
+ * whatever is held at the snapshot would be sent by every one of them.
+ * Events received before the restore (`platform.restoreStart`, the first
+ * event a restored environment delivers) are therefore held here, unmapped
+ * and unsent; at the restore they are dropped and counted
+ * (`snapshotDropped`), and the pipeline's `afterRestore()` runs before the
+ * restore's own events are mapped. An environment that ends (SHUTDOWN)
+ * without a restore is the snapshot's own: it sends what it held
+ * (`releaseHeld()`).
  */
 import type { Filters } from './config/config.js';
 import {
@@ -36,6 +47,8 @@ export interface IntakeOptions {
   sequential?: boolean;
   /** Events held before the format loads (the queue's event bound). */
   maxEarlyEvents: number;
+  /** AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: hold events until the restore. */
+  snapStart?: boolean;
   log: Logger;
   now?: () => number;
 }
@@ -51,6 +64,14 @@ export class Intake {
   earlyDropped = 0;
   /** Lambda's own platform.logsDropped, summed (records). */
   lambdaDropped = 0;
+  /** Events received before a SnapStart restore, dropped at it. */
+  snapshotDropped = 0;
+  /** A platform.restoreStart has been seen. */
+  private _restored = false;
+  /** The restore came before the format loaded: attach() runs the hook. */
+  private _restorePending = false;
+  /** SHUTDOWN came with no restore: nothing is held any more. */
+  private _released = false;
   private _pipeline: TelemetryPipeline | undefined;
   private _discard = false;
   private _early: TelemetryEvent[] = [];
@@ -74,9 +95,14 @@ export class Intake {
     return this._discard;
   }
 
-  /** Events waiting here for the format to load. */
+  /** Events waiting here for the format to load (or for a restore). */
   get earlyEvents(): number {
     return this._early.length;
+  }
+
+  /** SnapStart, before the restore: events are held, not mapped. */
+  private get _holding(): boolean {
+    return this._o.snapStart === true && !this._restored && !this._released;
   }
 
   /**
@@ -92,6 +118,30 @@ export class Intake {
       return;
     }
     this._pipeline = pipeline;
+    if (this._restorePending) {
+      this._restorePending = false;
+      this._afterRestore(pipeline);
+    }
+    if (this._holding) {
+      this._early = early;
+      return;
+    }
+    for (const event of early) this._mapOne(pipeline, event);
+    pipeline.seal();
+  }
+
+  /**
+   * SHUTDOWN: an environment that was never restored is the snapshot's
+   * own, the one copy of what it held; it goes to the pipeline now.
+   */
+  releaseHeld(): void {
+    if (!this._holding) return;
+    this._released = true;
+    // Not loaded yet: attach() maps them when it is.
+    const pipeline = this._pipeline;
+    if (pipeline === undefined) return;
+    const early = this._early;
+    this._early = [];
     for (const event of early) this._mapOne(pipeline, event);
     pipeline.seal();
   }
@@ -104,14 +154,17 @@ export class Intake {
       this.received++;
       // What Lambda has sent, whatever the filters keep: a report that is
       // filtered out has still come, and is not waited for.
-      this._noteInvocation(event);
+      const type = eventType(event);
+      this._noteInvocation(event, type);
+      // Seen whatever the receipt filters keep.
+      if (type === 'platform.restoreStart') this._restore();
       if (keep && !keep(event)) {
         this.filtered++;
         continue;
       }
-      this._note(event);
+      this._note(event, type);
       if (this._discard) this.discarded++;
-      else if (pipeline === undefined) this._early.push(event);
+      else if (pipeline === undefined || this._holding) this._early.push(event);
       else this._mapOne(pipeline, event);
     }
     pipeline?.seal();
@@ -168,8 +221,7 @@ export class Intake {
     });
   }
 
-  private _noteInvocation(event: TelemetryEvent): void {
-    const type = eventType(event);
+  private _noteInvocation(event: TelemetryEvent, type: string): void {
     if (type === 'platform.start') {
       this.noteInvoke(requestIdOf(event));
     } else if (type === 'platform.report') {
@@ -190,8 +242,30 @@ export class Intake {
     }
   }
 
-  private _note(event: TelemetryEvent): void {
-    const type = eventType(event);
+  /** The restore: what came before it is the snapshot's (see the top). */
+  private _restore(): void {
+    this._restored = true;
+    const dropped = this._early.length;
+    this._early = [];
+    this.snapshotDropped += dropped;
+    this._o.log.info('restored from a SnapStart snapshot', {
+      droppedFromSnapshot: dropped,
+    });
+    if (this._pipeline === undefined) this._restorePending = !this._discard;
+    else this._afterRestore(this._pipeline);
+  }
+
+  private _afterRestore(pipeline: TelemetryPipeline): void {
+    try {
+      pipeline.afterRestore?.();
+    } catch (err) {
+      this._o.log.limited('error', 'restore', 'after-restore step failed', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  private _note(event: TelemetryEvent, type: string): void {
     if (type === 'platform.runtimeDone') {
       const id = requestIdOf(event);
       if (id !== undefined) {

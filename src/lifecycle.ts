@@ -74,6 +74,7 @@ export class Lifecycle {
       filters: config.filters,
       sequential: !config.managedInstances,
       maxEarlyEvents: config.queue.maxEvents,
+      snapStart: config.snapStart,
       log: this._log,
       now: this._now,
     });
@@ -316,6 +317,7 @@ export class Lifecycle {
         ? (req.deadlineMs as number)
         : received + SHUTDOWN_FALLBACK_BUDGET_MS) - DEADLINE_MARGIN_MS;
     clearInterval(this._timer);
+    this._intake.releaseHeld();
     if (this._listener !== undefined && !this._intake.discarding) {
       await this._policy.onShutdown(deadline, received);
     }
@@ -338,6 +340,7 @@ export class Lifecycle {
       discarded: this._intake.discarded + (s?.discardedEvents ?? 0),
       overflowBeforeLoad: this._intake.earlyDropped,
       lambdaDropped: this._intake.lambdaDropped,
+      snapshotDropped: this._intake.snapshotDropped,
       failedExports: s?.failedExports ?? 0,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
       ...memoryFigures(),

@@ -66,6 +66,11 @@ export interface Config {
   filters: Filters;
   /** AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances: no INVOKE. */
   managedInstances: boolean;
+  /**
+   * AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: this process is snapshotted
+   * after init and restored many times (README, SnapStart).
+   */
+  snapStart: boolean;
   listener: {
     /** Host to bind; the subscription URI names sandbox.localdomain anyway. */
     host: string;
@@ -357,6 +362,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
       exclude: list('EXCLUDE_EVENTS'),
     },
     managedInstances,
+    snapStart: env.AWS_LAMBDA_INITIALIZATION_TYPE === 'snap-start',
     listener: {
       host,
       hostOverridden: hostVar !== undefined || samLocal,

@@ -43,8 +43,22 @@ export class TelemetryDelivery {
     posts: 0,
     failedPosts: 0,
   };
-  /** Each emitted event (serialized) and whether the listener took it. */
-  readonly log: { json: string; type: string; delivered: boolean }[] = [];
+  /**
+   * Each emitted event (serialized) and whether the listener took it;
+   * `snapshot`: emitted before a SnapStart snapshot was taken (every
+   * restored copy of the extension holds it; README, SnapStart).
+   */
+  readonly log: {
+    json: string;
+    type: string;
+    delivered: boolean;
+    snapshot?: boolean;
+  }[] = [];
+
+  /** Marks everything emitted so far as the snapshot's. */
+  markSnapshot(): void {
+    for (const entry of this.log) entry.snapshot = true;
+  }
   private _buffer: { event: EmulatedEvent; json: string; index: number }[] = [];
   private _bytes = 0;
   private _firstAt = 0;

@@ -39,6 +39,8 @@ export interface EmulatorOptions {
    * work after its first /next overlaps this. Default 100 ms.
    */
   runtimeInitMs?: number;
+  /** SnapStart: how long a restore takes (ms; default 20). */
+  restoreMs?: number;
   managedInstances?: boolean;
   telemetryUnsupported?: boolean;
   /** Subscriptions fail with 500 (fault tests). */
@@ -57,6 +59,8 @@ export interface LaunchRecord {
   firstNextAt?: number;
   /** Spawn to first /next: the extension's share of the cold start. */
   initMs?: number;
+  /** SnapStart: when the snapshot was taken (the restore follows it). */
+  snapshotAt?: number;
   exitedAt?: number;
   exitCode?: number | null;
   signal?: NodeJS.Signals | null;
@@ -256,7 +260,11 @@ export class LambdaEmulator {
   /**
    * Starts a new execution environment: spawns the extension and plays the
    * init phase. `phase: 'invoke'` is a suppressed init (re-run inside the
-   * first invoke after a reset). Resolves once init is over and frozen.
+   * first invoke after a reset). `restore` (SnapStart): the init makes the
+   * snapshot, the environment is frozen (what was emitted so far is marked
+   * as the snapshot's), then thawed and restored (restoreStart,
+   * restoreRuntimeDone, restoreReport). Resolves once init (or the restore)
+   * is over and frozen.
    */
   async launch(
     opts: {
@@ -333,10 +341,21 @@ export class LambdaEmulator {
     const runtimeDone = record.spawnedAt + (this._o.runtimeInitMs ?? 100);
     if (runtimeDone > Date.now()) await sleep(runtimeDone - Date.now());
     this.api.initDone = true;
-    const done = Date.now();
+    let done = Date.now();
     if (opts.restore) {
-      // SnapStart: the extension subscribed before the snapshot, so the
-      // restore phase is all it sees of this environment's start.
+      // SnapStart: the init above made the snapshot (its events describe
+      // it, not this environment), then Lambda froze and snapshotted the
+      // environment, extension included; this environment starts at the
+      // restore, which the extension sees only as the restore's events.
+      this._emitInit(record.spawnedAt, done, initializationType, phase);
+      await this._delivered(Date.now() + 1_000);
+      await this.freeze();
+      for (const d of this._currentDeliveries()) d.markSnapshot();
+      record.snapshotAt = Date.now();
+      this.thaw();
+      const restoredAt = Date.now();
+      await sleep(this._o.restoreMs ?? 20);
+      done = Date.now();
       this.emit(
         'platform.restoreStart',
         {
@@ -345,20 +364,36 @@ export class LambdaEmulator {
           runtimeVersion: 'nodejs:22.v40',
           instanceMaxMemory: this._o.memoryMb,
         },
-        record.spawnedAt
+        restoredAt
       );
       this.emit('platform.restoreRuntimeDone', { status: 'success' });
       this.emit('platform.restoreReport', {
         status: 'success',
-        metrics: { durationMs: done - record.spawnedAt },
+        metrics: { durationMs: done - restoredAt },
       });
-      this._restoreDurationMs = done - record.spawnedAt;
+      this._restoreDurationMs = done - restoredAt;
     } else {
       this._initDurationMs = done - record.spawnedAt;
       this._emitInit(record.spawnedAt, done, initializationType, phase);
+      // A SnapStart init is snapshotted holding what it was sent.
+      if (initializationType === 'snap-start')
+        await this._delivered(Date.now() + 1_000);
     }
     await this.freeze();
     return record;
+  }
+
+  /**
+   * Waits (until `untilMs`, epoch ms) for every event emitted so far to
+   * reach the listener, so the extension holds them when frozen.
+   */
+  private async _delivered(untilMs: number): Promise<void> {
+    while (
+      Date.now() < untilMs &&
+      this._currentDeliveries().some((d) => d.log.some((e) => !e.delivered))
+    ) {
+      await sleep(2);
+    }
   }
 
   private _emitInit(

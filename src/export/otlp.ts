@@ -27,6 +27,7 @@ import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
   createOtlpHttpExportDelegate,
+  httpAgentFactoryFromOptions,
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
   JsonLogsSerializer,
@@ -60,6 +61,16 @@ export interface OtlpExporterOptions {
 export interface OtlpExporters {
   logs?: BatchExporter;
   traces?: BatchExporter;
+  /**
+   * Destroys every socket of the exporters' keep-alive agents (pooled or
+   * in use); later requests open new ones. After a SnapStart restore.
+   */
+  dropConnections(): void;
+}
+
+/** What node:http(s).Agent offers that dropConnections() needs. */
+interface DestroyableAgent {
+  destroy(): void;
 }
 
 /** The official serializers for a protocol, as the processor seals batches. */
@@ -76,6 +87,18 @@ export function otlpSerializers(protocol: OtlpProtocol): BatchSerializers {
 /** One exporter per signal that has an endpoint; none for the others. */
 export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
   const json = o.protocol === 'http/json';
+  // The transport makes its agent on first send, through this factory (the
+  // same one the options would make): kept, so its sockets can be dropped.
+  const agents: DestroyableAgent[] = [];
+  const fromOptions = httpAgentFactoryFromOptions({
+    keepAlive: true,
+    ...(o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}),
+  });
+  const agentFactory = async (protocol: string) => {
+    const agent = await fromOptions(protocol);
+    agents.push(agent);
+    return agent;
+  };
   const contentType = json ? 'application/json' : 'application/x-protobuf';
   const make = (target: SignalTarget, signal: OtlpSignal): BatchExporter => {
     const official =
@@ -95,10 +118,7 @@ export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
           timeoutMillis: o.timeoutMs,
           concurrencyLimit: o.concurrencyLimit,
           // Passing `ca` replaces Node's store: the defaults are added back.
-          httpAgentOptions: {
-            keepAlive: true,
-            ...(o.ca.length > 0 ? { ca: [...defaultCAs(), ...o.ca] } : {}),
-          },
+          httpAgentOptions: agentFactory,
         },
         signal === 'logs' ? 'LOGS' : 'TRACES',
         signal === 'logs' ? 'v1/logs' : 'v1/traces',
@@ -118,7 +138,12 @@ export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
     );
     return new OTLPExporterBase<SerializedBatch>(delegate);
   };
-  const out: OtlpExporters = {};
+  const out: OtlpExporters = {
+    // Node's Agent.destroy() ends its sockets and stays usable.
+    dropConnections: () => {
+      for (const agent of agents) agent.destroy();
+    },
+  };
   if (o.logs) out.logs = make(o.logs, 'logs');
   if (o.traces) out.traces = make(o.traces, 'traces');
   return out;

@@ -71,7 +71,8 @@ const NOT_RETRYABLE_CODES = new Set([
  * undici refuses to build. Reasons name a status or an error code, never a
  * header or the URL.
  *
- * One keep-alive agent per exporter: successive exports reuse a connection.
+ * One keep-alive agent per exporter: successive exports reuse a connection;
+ * `dropConnections()` replaces it, destroying the old one's sockets.
  * `shutdown()` closes it within about 2 x 100 ms, aborting a request still
  * in flight; later exports are `retryable` and send nothing.
  */
@@ -88,16 +89,20 @@ export function createRawJsonExporter(
   for (const [k, v] of Object.entries(opts.headers ?? {}))
     headers[k.toLowerCase()] = v;
   Object.assign(headers, split.headers);
-  const agent = new Agent({
-    // The Dispatcher sends one request at a time. With more than one
-    // connection undici opens a second socket for a request that follows
-    // the previous answer too closely (its socket is released a tick after
-    // the body ends), so keep-alive would only half work.
-    connections: 1,
-    // HTTP/1.1 only, as node:http did before: HTTP/2 over TLS would load
-    // node:http2 for one request at a time.
-    allowH2: false,
-  });
+  const newAgent = (): Agent =>
+    new Agent({
+      // The Dispatcher sends one request at a time. With more than one
+      // connection undici opens a second socket for a request that follows
+      // the previous answer too closely (its socket is released a tick after
+      // the body ends), so keep-alive would only half work.
+      connections: 1,
+      // HTTP/1.1 only, as node:http did before: HTTP/2 over TLS would load
+      // node:http2 for one request at a time.
+      allowH2: false,
+    });
+  // Replaced by dropConnections(): a destroyed undici Agent refuses
+  // requests, so the pool is renewed rather than emptied.
+  let agent = newAgent();
   // Aborted by shutdown(): ends requests still in flight. agent.destroy()
   // cannot once agent.close() has begun (undici 8's Agent forgets its
   // origins' pools on close, so a later destroy reaches none of them).
@@ -144,6 +149,11 @@ export function createRawJsonExporter(
         // send it twice.
       }
       return result;
+    },
+    dropConnections() {
+      const old = agent;
+      agent = newAgent();
+      old.destroy().catch(() => undefined);
     },
     async shutdown() {
       // Idle keep-alive sockets close at once; a request in flight gets

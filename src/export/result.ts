@@ -31,6 +31,12 @@ export interface BatchExporter<T> {
   shutdown(): Promise<void>;
   /** Runs the encoding path once on throwaway items (optional). */
   warmUp?(items: readonly T[]): void;
+  /**
+   * Closes every pooled connection; later exports open new ones (after a
+   * SnapStart restore: sockets from before the snapshot are shared by every
+   * restored copy).
+   */
+  dropConnections?(): void;
 }
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);

@@ -10,7 +10,11 @@ import {
   EXPORTS_IN_FLIGHT_PER_SIGNAL,
   EXTENSION_VERSION,
 } from '../constants.js';
-import { createOtlpExporters, otlpSerializers } from '../export/otlp.js';
+import {
+  createOtlpExporters,
+  type OtlpExporters,
+  otlpSerializers,
+} from '../export/otlp.js';
 import type { RegisterResult } from '../lambda/extensions-api.js';
 import { OtelMapper } from '../otel/mapper.js';
 import { resourceAttributes } from '../otel/resource.js';
@@ -95,12 +99,13 @@ export async function createOtlpFormat(
     scopeVersion: EXTENSION_VERSION,
     processor,
   });
-  return { pipeline: otlpPipeline(mapper, processor), warnings };
+  return { pipeline: otlpPipeline(mapper, processor, exporters), warnings };
 }
 
 function otlpPipeline(
   mapper: OtelMapper,
-  processor: MinBatchProcessor
+  processor: MinBatchProcessor,
+  exporters: OtlpExporters
 ): TelemetryPipeline {
   return {
     map: (event) => mapper.map(event),
@@ -119,6 +124,10 @@ function otlpPipeline(
     },
     // The exporters cannot be aborted: what runs carries on after /next.
     settle: async () => undefined,
+    afterRestore() {
+      mapper.afterRestore();
+      exporters.dropConnections();
+    },
     reportDrops: (counts) => mapper.reportDrops(counts),
     get stats() {
       const s = processor.stats;

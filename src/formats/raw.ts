@@ -27,18 +27,15 @@ export async function createRawFormat(
     log,
     retry: config.retry,
   });
-  dispatcher.setExporter(
-    Promise.resolve(
-      createRawJsonExporter({
-        url: postUri,
-        timeoutMs: config.export.timeoutMs,
-        // DISPATCH_POST_URI's headers (ours only, never the function's):
-        // the config puts them on the logs target it derives from it.
-        headers: config.otlp.logs?.headers ?? {},
-        maxRequestBytes: config.export.maxRequestBytes,
-      })
-    )
-  );
+  const exporter = createRawJsonExporter({
+    url: postUri,
+    timeoutMs: config.export.timeoutMs,
+    // DISPATCH_POST_URI's headers (ours only, never the function's):
+    // the config puts them on the logs target it derives from it.
+    headers: config.otlp.logs?.headers ?? {},
+    maxRequestBytes: config.export.maxRequestBytes,
+  });
+  dispatcher.setExporter(Promise.resolve(exporter));
   const enqueue: Emit<string> = (item) => dispatcher.enqueue(item);
   return {
     warnings: [],
@@ -66,6 +63,8 @@ export async function createRawFormat(
       // Requests of this format can be aborted: none is left half-sent
       // across the freeze that may follow /next.
       settle: (deadlineMs) => dispatcher.settle(deadlineMs),
+      // No ids are made in this format: only the connections matter.
+      afterRestore: () => exporter.dropConnections?.(),
       reportDrops: (counts) => mapper.reportDrops(counts, enqueue),
       get stats() {
         const s = dispatcher.stats;

@@ -46,6 +46,7 @@ import {
 } from './semconv.js';
 import { SpanAssembler } from './spans.js';
 import { parseTimeMs, toHrTime } from './time.js';
+import { type IdGenerator, processIds } from './trace-context.js';
 
 /**
  * The SDK's record model and limits (OpenTelemetry logs SDK spec,
@@ -73,6 +74,8 @@ export interface OtelMapperOptions {
    * finished span: our batching processor, or a test's recorder.
    */
   processor: LogRecordProcessor & Pick<SpanProcessor, 'onEnd'>;
+  /** Where span and trace ids come from (default: the process's generator). */
+  ids?: IdGenerator;
   now?: () => number;
 }
 
@@ -95,8 +98,11 @@ export class OtelMapper {
   private _lastTimeMs = 0;
   private _discarded = 0;
 
+  private readonly _ids: IdGenerator;
+
   constructor(private readonly _o: OtelMapperOptions) {
     this._now = _o.now ?? Date.now;
+    this._ids = _o.ids ?? processIds;
     this._resource = buildResource(_o.resourceAttributes);
     this._scope = { name: 'lambda-telemetry-otel', version: _o.scopeVersion };
     this._logger = this._newLogger();
@@ -105,6 +111,7 @@ export class OtelMapper {
         functionName: _o.functionName,
         resource: () => this._resource,
         scope: this._scope,
+        ids: this._ids,
       },
       ({ span, events }) => {
         if (!this._o.signals.traces) {
@@ -238,6 +245,15 @@ export class OtelMapper {
       events: inSpan ? 0 : 1,
       ...(spanCtx ? { ctx: spanCtx } : {}),
     });
+  }
+
+  /**
+   * After a SnapStart restore (platform.restoreStart): the id generator's
+   * state came from the snapshot, shared by every environment restored from
+   * it, so it is reseeded from the kernel's entropy (trace-context.ts).
+   */
+  afterRestore(): void {
+    this._ids.reseed();
   }
 
   /** SHUTDOWN: hands over every span still waiting for its report. */

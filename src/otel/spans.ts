@@ -44,10 +44,10 @@ import {
 } from './semconv.js';
 import { parseTimeMs, toHrTime } from './time.js';
 import {
+  type IdGenerator,
   isSpanId,
-  newSpanId,
-  newTraceId,
   parseXRayHeader,
+  processIds,
 } from './trace-context.js';
 
 type Rec = Record<string, unknown>;
@@ -62,6 +62,8 @@ export interface SpanSettings {
   functionName: string;
   resource: () => Resource;
   scope: InstrumentationScope;
+  /** Where span and trace ids come from (default: the process's generator). */
+  ids?: IdGenerator;
 }
 
 interface Invocation {
@@ -97,11 +99,20 @@ export class SpanAssembler {
   private _anchor: SpanContext | undefined;
   private _seenInvocation = false;
   private _initType: string | undefined;
+  /**
+   * Whether the next invocation is this environment's cold start. A
+   * SnapStart init happened in the snapshot, hours before any restore: the
+   * restore is the environment's start (README, Span mapping).
+   */
+  private _coldPending = false;
+  private readonly _ids: IdGenerator;
 
   constructor(
     private readonly _s: SpanSettings,
     private readonly _emit: (out: SpanOutput) => void
-  ) {}
+  ) {
+    this._ids = _s.ids ?? processIds;
+  }
 
   /** Events held in spans not yet emitted (they count as queued). */
   get pendingEvents(): number {
@@ -157,6 +168,10 @@ export class SpanAssembler {
         else if (kind === 'restore') this._initType = 'snap-start';
         this._anchor = undefined;
         this._seenInvocation = false;
+        this._coldPending =
+          kind === 'restore' ||
+          (this._initType !== 'provisioned-concurrency' &&
+            this._initType !== 'snap-start');
         return true;
       }
       case 'platform.initRuntimeDone':
@@ -212,18 +227,15 @@ export class SpanAssembler {
     const tracing = (record.tracing ?? {}) as Rec;
     const xray = parseXRayHeader(tracing.value);
     const ctx: SpanContext = {
-      traceId: xray?.traceId ?? newTraceId(),
+      traceId: xray?.traceId ?? this._ids.traceId(),
       spanId: isSpanId(tracing.spanId)
         ? tracing.spanId.toLowerCase()
-        : newSpanId(),
+        : this._ids.spanId(),
       // Exported whatever X-Ray sampled; the flag is carried as it came.
       traceFlags:
         xray?.sampled === false ? TraceFlags.NONE : TraceFlags.SAMPLED,
     };
-    const coldstart =
-      !this._seenInvocation &&
-      this._initType !== undefined &&
-      this._initType !== 'provisioned-concurrency';
+    const coldstart = !this._seenInvocation && this._coldPending;
     this._seenInvocation = true;
     inv = {
       requestId,
@@ -311,7 +323,7 @@ export class SpanAssembler {
         span: makeSpan({
           name: p.name,
           kind: SpanKind.INTERNAL,
-          ctx: { ...inv.ctx, spanId: newSpanId() },
+          ctx: { ...inv.ctx, spanId: this._ids.spanId() },
           parent: inv.ctx,
           startMs: p.startMs,
           endMs: p.startMs + p.durationMs,
@@ -333,12 +345,12 @@ export class SpanAssembler {
     const ctx: SpanContext = anchor
       ? {
           traceId: anchor.traceId,
-          spanId: newSpanId(),
+          spanId: this._ids.spanId(),
           traceFlags: anchor.traceFlags,
         }
       : {
-          traceId: newTraceId(),
-          spanId: newSpanId(),
+          traceId: this._ids.traceId(),
+          spanId: this._ids.spanId(),
           traceFlags: TraceFlags.SAMPLED,
         };
     const status = str(phase.report?.status) ?? str(phase.runtimeDone?.status);
@@ -354,14 +366,17 @@ export class SpanAssembler {
       duration !== undefined
         ? startMs + duration
         : (phase.reportMs ?? nowMs ?? startMs);
-    const attributes: Attributes = {
-      [ATTR_FAAS_COLDSTART]:
-        phase.kind === 'init' || this._initType === 'snap-start',
-    };
     const rec = { ...phase.start, ...phase.runtimeDone, ...phase.report };
     const initType =
       str(rec.initializationType) ??
       (phase.kind === 'restore' ? 'snap-start' : undefined);
+    const attributes: Attributes = {
+      // A SnapStart init made the snapshot: no environment started cold
+      // there (each restore is the cold start of its environment).
+      [ATTR_FAAS_COLDSTART]:
+        phase.kind === 'restore' ||
+        (initType ?? this._initType) !== 'snap-start',
+    };
     if (initType) attributes[ATTR_LAMBDA_INIT_TYPE] = initType;
     const p = str(rec.phase);
     if (p) attributes[ATTR_LAMBDA_INIT_PHASE] = p;

@@ -48,6 +48,14 @@ export interface TelemetryPipeline {
    * back; the OTLP exporters cannot be aborted, so theirs carry on.
    */
   settle(deadlineMs: number): Promise<void>;
+  /**
+   * After a SnapStart restore (platform.restoreStart), before the restore's
+   * own events are mapped: ids are reseeded from an entropy source the
+   * snapshot did not copy, and pooled connections opened before the
+   * snapshot are dropped (every restored copy holds the same sockets).
+   * Both formats have it; optional for test doubles.
+   */
+  afterRestore?(): void;
   /** Puts the drop counts into the stream (an item that counts 0 events). */
   reportDrops(counts: DropReport): void;
   readonly stats: Readonly<PipelineStats>;

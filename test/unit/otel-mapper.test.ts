@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import type { TelemetryEvent } from '../../src/lambda/events.js';
 import { OtelMapper, type OtelMapperOptions } from '../../src/otel/mapper.js';
+import { IdGenerator } from '../../src/otel/trace-context.js';
 import { type Mapped, type OtelItem, recorder } from '../helpers/recorder.js';
 
 const RID = 'aaaaaaaa-1111-4222-8333-944445555666';
@@ -293,6 +294,91 @@ describe('init and restore spans', () => {
     expect(restore?.attributes['aws.lambda.initialization_type']).toBe(
       'snap-start'
     );
+  });
+
+  describe('SnapStart: the init made the snapshot, the restore is the cold start', () => {
+    const snapInit = init.map((e) => ({
+      ...e,
+      record: { ...(e.record as object), initializationType: 'snap-start' },
+    }));
+    const restore = [
+      ev(-50, 'platform.restoreStart', { functionName: 'fn' }),
+      ev(-10, 'platform.restoreRuntimeDone', { status: 'success' }),
+      ev(-10, 'platform.restoreReport', {
+        status: 'success',
+        metrics: { durationMs: 40 },
+      }),
+    ];
+    /** faas.coldstart by span: init/restore by name, invocations by request id. */
+    const coldOf = (spans: ReturnType<ReturnType<typeof mapper>['spans']>) =>
+      Object.fromEntries(
+        spans.flatMap((s) =>
+          s.kind === SpanKind.SERVER
+            ? [
+                [
+                  String(s.attributes['faas.invocation.id']),
+                  s.attributes['faas.coldstart'],
+                ],
+              ]
+            : s.name === 'init' || s.name === 'restore'
+              ? [[s.name, s.attributes['faas.coldstart']]]
+              : []
+        )
+      );
+
+    it.each([
+      [
+        'init, restore, two invocations',
+        [...snapInit, ...restore, ...invocation(), ...invocation(RID2)],
+        { init: false, restore: true, [RID]: true, [RID2]: false },
+      ],
+      [
+        'restore only (what a restored environment receives)',
+        [...restore, ...invocation(), ...invocation(RID2)],
+        { restore: true, [RID]: true, [RID2]: false },
+      ],
+      [
+        'a SnapStart init invoked without a restore: no cold start',
+        [...snapInit, ...invocation(), ...invocation(RID2)],
+        { init: false, [RID]: false, [RID2]: false },
+      ],
+      [
+        'on-demand, for comparison',
+        [...init, ...invocation(), ...invocation(RID2)],
+        { init: true, [RID]: true, [RID2]: false },
+      ],
+    ])('%s', (_name, events, expected) => {
+      const { feed, spans, drain } = mapper();
+      feed(...events);
+      drain();
+      expect(coldOf(spans())).toEqual(expected);
+    });
+
+    it('makes different ids after afterRestore() than a second restore of the same snapshot would', () => {
+      const seed = [1, 2, 3, 4];
+      const idsAfterRestore = () => {
+        const { m, feed, spans } = mapper({ ids: new IdGenerator(seed) });
+        m.afterRestore();
+        // Untraced invocations: every id is ours.
+        feed(
+          ...restore,
+          ev(0, 'platform.start', { requestId: RID }),
+          ev(20, 'platform.runtimeDone', { requestId: RID, status: 'success' }),
+          ev(25, 'platform.report', {
+            requestId: RID,
+            status: 'success',
+            metrics: { durationMs: 21 },
+          })
+        );
+        return spans().map(
+          (s) => s.spanContext().spanId + s.spanContext().traceId
+        );
+      };
+      const first = idsAfterRestore();
+      const second = idsAfterRestore();
+      expect(first.length).toBe(2);
+      expect(first.filter((id) => second.includes(id))).toEqual([]);
+    });
   });
 
   it('emits an init with no invocation at drain, alone', () => {

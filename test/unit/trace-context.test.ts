@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  IdGenerator,
   isSpanId,
   newSpanId,
   newTraceId,
@@ -66,5 +67,62 @@ describe('new ids', () => {
     }
     expect(spans.size).toBe(10_000);
     expect(traces.size).toBe(10_000);
+  });
+});
+
+describe('ids after a SnapStart restore', () => {
+  // What a snapshot copies: the generator's whole state.
+  const SNAPSHOT = [0x9e3779b9, 0x243f6a88, 0xb7e15162, 0x12345678];
+  const ids = (g: IdGenerator, n: number) =>
+    Array.from({ length: n }, () => `${g.traceId()}/${g.spanId()}`);
+
+  it('two generators restored from the same state make the same ids until the restore step', () => {
+    const a = new IdGenerator(SNAPSHOT);
+    const b = new IdGenerator(SNAPSHOT);
+    expect(b.state()).toEqual(a.state());
+    // The problem being fixed: copies of one state repeat each other.
+    expect(ids(a, 5)).toEqual(ids(b, 5));
+  });
+
+  it('two generators restored from the same state make different ids after the restore step (kernel entropy)', () => {
+    const a = new IdGenerator(SNAPSHOT);
+    const b = new IdGenerator(SNAPSHOT);
+    a.reseed();
+    b.reseed();
+    expect(a.state()).not.toEqual(b.state());
+    const fromA = new Set(ids(a, 1000));
+    for (const id of ids(b, 1000)) expect(fromA.has(id)).toBe(false);
+  });
+
+  it('draws the restore step from the entropy source, not from the copied state', () => {
+    const a = new IdGenerator(SNAPSHOT);
+    const b = new IdGenerator(SNAPSHOT);
+    let n = 0;
+    // Two environments' sources: different bytes each.
+    const source = (out: Uint8Array) => out.fill(++n);
+    a.reseed(source);
+    b.reseed(source);
+    expect(ids(a, 3)).not.toEqual(ids(b, 3));
+  });
+
+  it('still separates copies when the entropy source fails (the restore time differs)', async () => {
+    const a = new IdGenerator(SNAPSHOT);
+    const b = new IdGenerator(SNAPSHOT);
+    const broken = () => {
+      throw new Error('no entropy');
+    };
+    a.reseed(broken);
+    await new Promise((r) => setTimeout(r, 2));
+    b.reseed(broken);
+    expect(ids(a, 3)).not.toEqual(ids(b, 3));
+  });
+
+  it('makes valid ids: 32 and 16 lower-case hex digits, never all zeros', () => {
+    const g = new IdGenerator([0, 0, 0, 0]);
+    for (let i = 0; i < 1000; i++) {
+      expect(g.traceId()).toMatch(/^[0-9a-f]{32}$/);
+      expect(g.traceId()).not.toBe('0'.repeat(32));
+      expect(isSpanId(g.spanId())).toBe(true);
+    }
   });
 });
