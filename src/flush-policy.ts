@@ -54,7 +54,18 @@ export interface FlushPolicyOptions {
    * SHUTDOWN's receipt); undefined: until the deadline less the reserve.
    */
   shutdownWaitMs: number | undefined;
+  /**
+   * The subscription's buffering timeout (ms). On Managed Instances only
+   * the stream says an invocation started, and its `platform.start` may
+   * still sit in Lambda's buffer when SHUTDOWN comes: SHUTDOWN waits at
+   * least this (plus a little for the delivery) before taking "no
+   * invocation without a report" for an answer. Default 0.
+   */
+  bufferTimeoutMs?: number;
 }
+
+/** On Managed Instances, the slack after the buffering timeout for the delivery to land (ms). */
+const DELIVERY_SLACK_MS = 50;
 
 export interface FlushPolicyDeps {
   options: FlushPolicyOptions;
@@ -199,18 +210,28 @@ export class FlushPolicy {
     receivedMs: number
   ): Promise<void> {
     const intake = this._d.intake;
-    if (intake.unreported === 0) return;
-    const cap = this._d.options.shutdownWaitMs;
+    const o = this._d.options;
+    const cap = o.shutdownWaitMs;
     const reserveMs = shutdownReserveMs(
       this._d.pipeline()?.slowestExportMs ?? 0
     );
-    await intake.waitFor(
-      () => intake.unreported === 0,
-      Math.min(
-        deadlineMs - reserveMs,
-        cap === undefined ? Number.POSITIVE_INFINITY : receivedMs + cap
-      )
+    const untilMs = Math.min(
+      deadlineMs - reserveMs,
+      cap === undefined ? Number.POSITIVE_INFINITY : receivedMs + cap
     );
+    if (o.managedInstances && (o.bufferTimeoutMs ?? 0) > 0) {
+      // What Lambda still buffers lands first: a platform.start in it is
+      // an invocation whose report is then waited for.
+      await intake.waitFor(
+        () => false,
+        Math.min(
+          receivedMs + (o.bufferTimeoutMs ?? 0) + DELIVERY_SLACK_MS,
+          untilMs
+        )
+      );
+    }
+    if (intake.unreported === 0) return;
+    await intake.waitFor(() => intake.unreported === 0, untilMs);
   }
 
   private async _flush(

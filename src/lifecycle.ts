@@ -85,6 +85,7 @@ export class Lifecycle {
         exportTimeoutMs: config.export.timeoutMs,
         invokeWaitMs: config.export.invokeWaitMs,
         shutdownWaitMs: config.shutdownWaitMs,
+        bufferTimeoutMs: config.subscription.timeoutMs,
       },
       pipeline: () => this._pipeline,
       loading: () => this._loading,

@@ -360,6 +360,35 @@ describe('flush policy', () => {
     expect(flushes[0]?.final).toBe(true);
   });
 
+  it('SHUTDOWN on Managed Instances: a platform.start still in Lambda\'s buffer at SHUTDOWN is waited for, and so is its report', async () => {
+    const { policy, flushes, deliver } = setup(
+      { managedInstances: true, bufferTimeoutMs: 25 },
+      0
+    );
+    void policy.onShutdown(T0 + 1_900, T0);
+    // The buffered start lands with the next delivery, 25 ms later.
+    await vi.advanceTimersByTimeAsync(25);
+    deliver('platform.start');
+    await vi.advanceTimersByTimeAsync(275);
+    expect(flushes).toHaveLength(0);
+    deliver('platform.report');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(1);
+    expect(flushes[0]?.atMs).toBe(T0 + 300);
+  });
+
+  it('SHUTDOWN on Managed Instances with nothing unreported flushes once the buffering timeout (plus 50 ms) has passed', async () => {
+    const { policy, flushes } = setup(
+      { managedInstances: true, bufferTimeoutMs: 25 },
+      0
+    );
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(74);
+    expect(flushes).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(1);
+  });
+
   it('SHUTDOWN on Managed Instances: a report that never comes is waited for until the deadline less the reserve', async () => {
     const { policy, flushes, deliver } = setup({ managedInstances: true }, 0);
     deliver('platform.start');
