@@ -44,6 +44,13 @@ export const DEFAULT_BUFFERING = {
  * §2.2); anything past this slack over that is not one of Lambda's batches.
  */
 export const LISTENER_BODY_SLACK_BYTES = 262_144;
+/**
+ * A body past that limit is answered 413 and the rest of it read and
+ * discarded, so the sender sees the answer (closing on a sender still
+ * writing resets it); past these the connection is closed anyway.
+ */
+export const LISTENER_DRAIN_MAX_BYTES = 64 * 1_048_576;
+export const LISTENER_DRAIN_MAX_MS = 2_000;
 
 /**
  * SHUTDOWN leaves external extensions at most 2,000 ms, part of which the
