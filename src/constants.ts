@@ -31,7 +31,10 @@ export const BUFFER_LIMITS = {
  * Our buffering defaults: the smallest items and bytes Lambda allows (less
  * memory in Lambda's own buffer, which counts against the function) and the
  * shortest timeout, so an invocation's telemetry reaches us within 25 ms of
- * being produced, as the OTel collector layer and Datadog do.
+ * being produced, as the OTel collector layer and Datadog do. A record over
+ * maxBytes is cut by Lambda across two deliveries and joined by the listener
+ * (lambda/stitch.ts), so the 1 MiB maximum (fewer cuts) is not worth four
+ * times the memory in Lambda's buffer and in our largest body.
  */
 export const DEFAULT_BUFFERING = {
   maxItems: 1_000,
