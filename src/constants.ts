@@ -31,7 +31,10 @@ export const BUFFER_LIMITS = {
  * Our buffering defaults: the smallest items and bytes Lambda allows (less
  * memory in Lambda's own buffer, which counts against the function) and the
  * shortest timeout, so an invocation's telemetry reaches us within 25 ms of
- * being produced, as the OTel collector layer and Datadog do.
+ * being produced, as the OTel collector layer and Datadog do. A record over
+ * maxBytes is cut by Lambda across two deliveries and joined by the listener
+ * (lambda/stitch.ts), so the 1 MiB maximum (fewer cuts) is not worth four
+ * times the memory in Lambda's buffer and in our largest body.
  */
 export const DEFAULT_BUFFERING = {
   maxItems: 1_000,
@@ -44,6 +47,13 @@ export const DEFAULT_BUFFERING = {
  * §2.2); anything past this slack over that is not one of Lambda's batches.
  */
 export const LISTENER_BODY_SLACK_BYTES = 262_144;
+/**
+ * A body past that limit is answered 413 and the rest of it read and
+ * discarded, so the sender sees the answer (closing on a sender still
+ * writing resets it); past these the connection is closed anyway.
+ */
+export const LISTENER_DRAIN_MAX_BYTES = 64 * 1_048_576;
+export const LISTENER_DRAIN_MAX_MS = 2_000;
 
 /**
  * SHUTDOWN leaves external extensions at most 2,000 ms, part of which the

@@ -327,8 +327,11 @@ export class Lifecycle {
     // Read after the exporters' shutdown: what it still sent is `sent`.
     const unsent = p?.waitingEvents ?? this._intake.earlyEvents;
     const inFlight = p?.inFlightEvents ?? 0;
+    const listener = this._listener;
     await this._close();
     const s = p?.stats;
+    // Read after the close: a cut record's half still held counts as dropped.
+    const l = listener?.stats();
     log.info('shutdown', {
       reason: req.reason,
       received: this._intake.received,
@@ -342,6 +345,10 @@ export class Lifecycle {
       overflowBeforeLoad: this._intake.earlyDropped,
       lambdaDropped: this._intake.lambdaDropped,
       snapshotDropped: this._intake.snapshotDropped,
+      refusedBodies: l?.refusedBodies ?? 0,
+      tooLargeBodies: l?.tooLargeBodies ?? 0,
+      cutRecordsJoined: l?.cutRecordsJoined ?? 0,
+      cutRecordsDropped: l?.cutRecordsDropped ?? 0,
       failedExports: s?.failedExports ?? 0,
       msLeft: deadline + DEADLINE_MARGIN_MS - this._now(),
       ...memoryFigures(),

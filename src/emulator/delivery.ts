@@ -5,6 +5,13 @@
  * event, one batch in flight at a time, and only while the environment is
  * thawed. A refused batch (status >= 400) is dropped and reported with
  * `platform.logsDropped`, as the emulator of Managed Instances does.
+ *
+ * A record larger than `maxBytes` is cut as Lambda cuts it (lambda-apis.md
+ * §2.2): the batch is filled up to `maxBytes` with the record's first bytes
+ * (cut at any byte, even inside a UTF-8 character), closed with the framing
+ * `}]`, and the next batch starts with the record's envelope repeated
+ * (`{"time":…,"type":…,"record":`) ahead of the remaining bytes. A rest
+ * still larger than `maxBytes` is cut again.
  */
 import { Agent, request } from 'node:http';
 import type { Subscription } from './runtime-api.js';
@@ -25,6 +32,8 @@ export interface DeliveryStats {
 }
 
 export interface DeliveryOptions {
+  /** Cut records larger than maxBytes as Lambda does (default true). */
+  cutOversized?: boolean;
   /** Retries of a POST that failed at the network level, before dropping. */
   networkRetries?: number;
   retryDelayMs?: number;
@@ -34,6 +43,42 @@ export interface DeliveryOptions {
 export function typeClass(type: string): string {
   return type.startsWith('platform.') ? 'platform' : type;
 }
+
+/** One buffered record, or what is left of one that was cut. */
+interface Piece {
+  event: EmulatedEvent;
+  /** The serialized record (or its envelope and remaining bytes). */
+  bytes: Buffer;
+  /** Length of `{"time":…,"type":…,"record":` at the start of `bytes`. */
+  envelope: number;
+  index: number;
+  /** The record's last piece: its delivery delivers the record. */
+  last: boolean;
+  /** A piece of this record was refused already. */
+  lost?: { value: boolean };
+}
+
+/**
+ * Cuts a piece after `at` bytes, as Lambda does: the head keeps the first
+ * `at` bytes and gets the envelope's `}` (the body's `]` follows); the rest
+ * repeats the envelope ahead of the remaining bytes.
+ */
+export function cutPiece(
+  bytes: Buffer,
+  envelope: number,
+  at: number
+): { head: Buffer; rest: Buffer } {
+  return {
+    head: Buffer.concat([bytes.subarray(0, at), CLOSE_ENVELOPE]),
+    rest: Buffer.concat([bytes.subarray(0, envelope), bytes.subarray(at)]),
+  };
+}
+
+const CLOSE_ENVELOPE = Buffer.from('}');
+const OPEN_BODY = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE_BODY = Buffer.from(']');
+const RECORD_KEY = '"record":';
 
 export class TelemetryDelivery {
   readonly stats: DeliveryStats = {
@@ -59,7 +104,7 @@ export class TelemetryDelivery {
   markSnapshot(): void {
     for (const entry of this.log) entry.snapshot = true;
   }
-  private _buffer: { event: EmulatedEvent; json: string; index: number }[] = [];
+  private _buffer: Piece[] = [];
   private _bytes = 0;
   private _firstAt = 0;
   private _timer: NodeJS.Timeout | undefined;
@@ -82,8 +127,14 @@ export class TelemetryDelivery {
     const index =
       this.log.push({ json, type: event.type, delivered: false }) - 1;
     if (this._buffer.length === 0) this._firstAt = Date.now();
-    this._buffer.push({ event, json, index });
-    this._bytes += Buffer.byteLength(json);
+    const bytes = Buffer.from(json);
+    // The first "record": is the envelope's key: time and type come first,
+    // and a quote inside a string value is escaped.
+    const envelope = Buffer.byteLength(
+      json.slice(0, json.indexOf(RECORD_KEY) + RECORD_KEY.length)
+    );
+    this._buffer.push({ event, bytes, envelope, index, last: true });
+    this._bytes += bytes.length;
     this._schedule();
   }
 
@@ -144,29 +195,44 @@ export class TelemetryDelivery {
     )
       return;
     const { maxItems, maxBytes } = this.subscription.buffering;
-    const batch: typeof this._buffer = [];
+    const cut = this._opts.cutOversized ?? true;
+    const batch: Piece[] = [];
     let bytes = 0;
     while (this._buffer.length > 0 && batch.length < maxItems) {
-      const next = this._buffer[0] as (typeof this._buffer)[number];
-      const size = Buffer.byteLength(next.json);
+      const next = this._buffer[0] as Piece;
+      const size = next.bytes.length;
+      const room = maxBytes - bytes;
+      if (cut && size > maxBytes && room > next.envelope) {
+        // Larger than any batch: its first bytes fill this one.
+        const { head, rest } = cutPiece(next.bytes, next.envelope, room);
+        next.lost ??= { value: false };
+        batch.push({ ...next, bytes: head, last: false });
+        bytes += head.length;
+        this._bytes += rest.length - size;
+        next.bytes = rest;
+        break;
+      }
       if (batch.length > 0 && bytes + size > maxBytes) break;
       batch.push(next);
       bytes += size;
+      this._bytes -= size;
       this._buffer.shift();
     }
-    this._bytes -= bytes;
     this._firstAt = Date.now();
-    const body = `[${batch.map((b) => b.json).join(',')}]`;
+    const parts: Buffer[] = [OPEN_BODY];
+    batch.forEach((b, k) => {
+      if (k > 0) parts.push(COMMA);
+      parts.push(b.bytes);
+    });
+    parts.push(CLOSE_BODY);
+    const body = Buffer.concat(parts);
     this._inFlight = this._send(body, batch).finally(() => {
       this._inFlight = undefined;
       this._schedule();
     });
   }
 
-  private async _send(
-    body: string,
-    batch: { event: EmulatedEvent; index: number }[]
-  ): Promise<void> {
+  private async _send(body: Buffer, batch: Piece[]): Promise<void> {
     const retries = this._opts.networkRetries ?? 3;
     let reason = '';
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -175,9 +241,11 @@ export class TelemetryDelivery {
       try {
         const status = await this._postOnce(body);
         if (status >= 200 && status < 300) {
-          this.stats.delivered += batch.length;
-          for (const b of batch)
+          for (const b of batch) {
+            if (!b.last || b.lost?.value) continue;
+            this.stats.delivered++;
             (this.log[b.index] as { delivered: boolean }).delivered = true;
+          }
           return;
         }
         reason = `listener answered ${status}`;
@@ -190,14 +258,20 @@ export class TelemetryDelivery {
       }
     }
     this.stats.failedPosts++;
-    this.stats.dropped += batch.length;
+    // A cut record is lost with its first refused piece, and counted once.
+    const lost = batch.filter((b) => {
+      if (b.lost?.value) return false;
+      if (b.lost) b.lost.value = true;
+      return true;
+    });
+    this.stats.dropped += lost.length;
     this._opts.onDropped?.(
-      batch.map((b) => b.event),
+      lost.map((b) => b.event),
       reason
     );
   }
 
-  private _postOnce(body: string): Promise<number> {
+  private _postOnce(body: Buffer): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = request(
         this.subscription.target,
@@ -206,7 +280,7 @@ export class TelemetryDelivery {
           agent: this._agent,
           headers: {
             'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
+            'content-length': body.length,
           },
           timeout: 5_000,
         },

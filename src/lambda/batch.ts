@@ -206,15 +206,15 @@ function refuse(body: Buffer): ParseResult {
   };
 }
 
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const COMMA = 0x2c;
-const QUOTE = 0x22;
+export const OPEN_ARRAY = 0x5b;
+export const CLOSE_ARRAY = 0x5d;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const COMMA = 0x2c;
+export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-function skipSpace(b: Buffer, from: number): number {
+export function skipSpace(b: Buffer, from: number): number {
   let i = from;
   while (i < b.length) {
     const c = b[i];
@@ -225,7 +225,7 @@ function skipSpace(b: Buffer, from: number): number {
 }
 
 /** Index just past the JSON value starting at `i`; <= i if malformed. */
-function valueEnd(b: Buffer, from: number): number {
+export function valueEnd(b: Buffer, from: number): number {
   let i = from;
   const c = b[i];
   if (c === QUOTE) return stringEnd(b, i);
@@ -272,7 +272,7 @@ function valueEnd(b: Buffer, from: number): number {
  * escaped when an odd number of backslashes precede it. UTF-8 never puts
  * these ASCII bytes inside a multi-byte character.
  */
-function stringEnd(b: Buffer, i: number): number {
+export function stringEnd(b: Buffer, i: number): number {
   let from = i + 1;
   for (;;) {
     const q = b.indexOf(QUOTE, from);

@@ -249,6 +249,65 @@ describe('unrecoverable rows: exact drop counts', () => {
   }, 60_000);
 });
 
+describe('a record Lambda cut across deliveries (larger than maxBytes)', () => {
+  interface CutSummary extends Summary {
+    refusedBodies: number;
+    cutRecordsJoined: number;
+    cutRecordsDropped: number;
+  }
+
+  it('OTLP: every other event arrives, each invocation has its span and report figures, the huge line arrives whole', async () => {
+    const { emu, sink } = await start({
+      ...OTLP,
+      // The line is compared whole: no cut of long bodies here.
+      LAMBDA_TELEMETRY_OTEL_MAX_LOG_CHARS: '2000000',
+    });
+    // 600,000 characters: cut twice at the default maxBytes (262,144).
+    const huge = { atMs: 2, message: `huge ${'h'.repeat(600_000)}` };
+    await emu.launch();
+    for (let i = 0; i < 3; i++)
+      await emu.invoke({ handlerMs: 5, lines: [...lines, huge] });
+    const last = await emu.shutdown();
+    expect(last?.exitCode).toBe(0);
+    expect(last?.exitedBeforeDeadline).toBe(true);
+    const check = checkOtlp(emu, sink.otlp());
+    expect(check.problems).toEqual([]);
+    expect(check.functionLinesFound).toBe(3 * 4);
+    expect(check.invocationSpans).toBe(3);
+    expect(check.duplicateLines).toBe(0);
+    const s = summary(emu) as unknown as CutSummary;
+    expect(s.cutRecordsJoined).toBe(3);
+    expect(s.cutRecordsDropped).toBe(0);
+    expect(s.refusedBodies).toBe(0);
+    // Lambda (the emulator) did cut them: the listener took every piece.
+    expect(emu.deliveries.every((d) => d.stats.dropped === 0)).toBe(true);
+  });
+
+  it('raw: a line past the hold bound is dropped and counted once; every other event arrives JSON-equal', async () => {
+    const { emu, sink } = await start();
+    // 2 MiB: more than the listener holds (2 x maxBytes + 256 KiB).
+    const huge = { atMs: 2, message: `huge ${'h'.repeat(2 * 1_048_576)}` };
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    await emu.invoke({ handlerMs: 5, lines: [...lines, huge] });
+    await emu.invoke({ handlerMs: 5, lines });
+    const last = await emu.shutdown();
+    expect(last?.exitCode).toBe(0);
+    expect(last?.exitedBeforeDeadline).toBe(true);
+    const check = checkRaw(emu, sink.rawEvents());
+    expect(check.missing).toHaveLength(1);
+    expect(check.missing[0]?.startsWith('{"time"')).toBe(true);
+    expect(check.missing[0]).toContain('huge hhhh');
+    expect(check.arrived).toBe(check.expected - 1);
+    expect(check.duplicates).toBe(0);
+    const s = summary(emu) as unknown as CutSummary;
+    expect(s.cutRecordsDropped).toBe(1);
+    expect(s.cutRecordsJoined).toBe(0);
+    expect(s.refusedBodies).toBe(0);
+    expect(s.received).toBe(check.expected - 1 + check.extensionDelivered);
+  });
+});
+
 describe('the raw format under the same faults', () => {
   it('keeps every event through 503s and an outage, JSON-equal and in order', async () => {
     const { emu, sink } = await start({

@@ -1,6 +1,7 @@
 /**
  * The built layer under the local Lambda emulator, over real loopback HTTP.
  */
+import { request } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkRaw, runScenario } from '../../src/emulator/scenario.js';
@@ -221,6 +222,97 @@ describe('the listener', () => {
     );
     expect(rejections.length).toBe(4);
   });
+
+  /** A POST over node:http: what the sender sees (status, or its error code). */
+  function send(
+    url: URL,
+    body: Buffer,
+    chunked: boolean
+  ): Promise<{
+    status?: number | undefined;
+    connection?: string | undefined;
+    error?: string;
+  }> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        req.destroy();
+        resolve({ error: 'no answer in 10 s' });
+      }, 10_000);
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: chunked
+            ? { 'content-type': 'application/json' }
+            : {
+                'content-type': 'application/json',
+                'content-length': body.length,
+              },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({
+              status: res.statusCode,
+              connection: res.headers.connection,
+            });
+          });
+        }
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ error: err.code ?? err.message });
+      });
+      if (!chunked) {
+        req.end(body);
+        return;
+      }
+      // Chunked: no length up front, written in pieces.
+      let at = 0;
+      const next = (): void => {
+        while (at < body.length) {
+          const piece = body.subarray(at, at + 65_536);
+          at += piece.length;
+          if (!req.write(piece)) {
+            req.once('drain', next);
+            return;
+          }
+        }
+        req.end();
+      };
+      next();
+    });
+  }
+
+  it.each([
+    ['with its Content-Length', false],
+    ['chunked, passing the bound while read', true],
+  ])(
+    'answers a 5 MiB body 413 %s (the sender sees it, not a reset), counts it, and keeps serving',
+    async (_name, chunked) => {
+      const { emu, sink } = await start({}, { freezeProcess: false });
+      await emu.launch();
+      emu.thaw();
+      const target = emu.extension?.subscription?.target as URL;
+      const big = Buffer.alloc(5 * 1_048_576, 0x20);
+      for (let i = 0; i < 2; i++) {
+        expect(await send(target, big, chunked)).toEqual({
+          status: 413,
+          connection: 'close',
+        });
+      }
+      // Lambda's own batches still go through.
+      await emu.invoke({ handlerMs: 5, lines });
+      const last = await emu.shutdown();
+      expect(last?.exitCode).toBe(0);
+      const check = checkRaw(emu, sink.rawEvents());
+      expect(check.missing).toEqual([]);
+      const summary = ownLogs(emu).find((l) => l.msg === 'shutdown');
+      expect(summary?.tooLargeBodies).toBe(2);
+      expect(summary?.refusedBodies).toBe(0);
+    }
+  );
 });
 
 describe('failures around Lambda', () => {

@@ -360,7 +360,7 @@ describe('flush policy', () => {
     expect(flushes[0]?.final).toBe(true);
   });
 
-  it('SHUTDOWN on Managed Instances: a platform.start still in Lambda\'s buffer at SHUTDOWN is waited for, and so is its report', async () => {
+  it("SHUTDOWN on Managed Instances: a platform.start still in Lambda's buffer at SHUTDOWN is waited for, and so is its report", async () => {
     const { policy, flushes, deliver } = setup(
       { managedInstances: true, bufferTimeoutMs: 25 },
       0
