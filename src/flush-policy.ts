@@ -28,10 +28,16 @@ const SHUTDOWN_RETRY_PAUSE_MS = 100;
 
 /**
  * At SHUTDOWN, the time kept for the final export (ms): twice the slowest
- * export seen in this environment (`slowestExportMs`, ms; 0 when none has
- * been answered yet), at least SHUTDOWN_EXPORT_RESERVE_MS.
+ * export seen in this environment (`slowestExportMs`, ms), at least
+ * SHUTDOWN_EXPORT_RESERVE_MS. With no export answered yet (0) nothing says
+ * how long the first one takes (a cold TLS connection to a distant
+ * collector can take more than 200 ms), so half of what is left
+ * (`leftMs`: from SHUTDOWN's receipt to the deadline) is kept for it.
  */
-export function shutdownReserveMs(slowestExportMs: number): number {
+export function shutdownReserveMs(slowestExportMs: number, leftMs = 0): number {
+  if (slowestExportMs <= 0) {
+    return Math.max(SHUTDOWN_EXPORT_RESERVE_MS, Math.floor(leftMs / 2));
+  }
   return Math.max(SHUTDOWN_EXPORT_RESERVE_MS, 2 * slowestExportMs);
 }
 
@@ -62,6 +68,11 @@ export interface FlushPolicyOptions {
    * invocation without a report" for an answer. Default 0.
    */
   bufferTimeoutMs?: number;
+  /**
+   * Whether the subscription includes `platform` (default true): without
+   * it no `platform.report` ever comes, and SHUTDOWN waits for none.
+   */
+  reportsSubscribed?: boolean;
 }
 
 /** On Managed Instances, the slack after the buffering timeout for the delivery to land (ms). */
@@ -211,9 +222,11 @@ export class FlushPolicy {
   ): Promise<void> {
     const intake = this._d.intake;
     const o = this._d.options;
+    if (o.reportsSubscribed === false) return;
     const cap = o.shutdownWaitMs;
     const reserveMs = shutdownReserveMs(
-      this._d.pipeline()?.slowestExportMs ?? 0
+      this._d.pipeline()?.slowestExportMs ?? 0,
+      deadlineMs - receivedMs
     );
     const untilMs = Math.min(
       deadlineMs - reserveMs,

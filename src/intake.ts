@@ -244,6 +244,9 @@ export class Intake {
 
   /** The restore: what came before it is the snapshot's (see the top). */
   private _restore(): void {
+    // Only a SnapStart environment is restored, and only once: a stray or
+    // replayed restoreStart must not drop events as the snapshot's.
+    if (this._o.snapStart !== true || this._restored) return;
     this._restored = true;
     const dropped = this._early.length;
     this._early = [];

@@ -86,6 +86,7 @@ export class Lifecycle {
         invokeWaitMs: config.export.invokeWaitMs,
         shutdownWaitMs: config.shutdownWaitMs,
         bufferTimeoutMs: config.subscription.timeoutMs,
+        reportsSubscribed: config.subscription.types.includes('platform'),
       },
       pipeline: () => this._pipeline,
       loading: () => this._loading,

@@ -63,22 +63,23 @@ export class CutRecords {
   /** Reads one body, joining it to a held half when it continues it. */
   read(body: BodyBuffer): ParseResult {
     if (this._held !== undefined) return this._continue(body);
-    if (this._abandoned !== undefined) {
-      const b = body.buf.subarray(0, body.size);
+    const result = this._reader.read(body);
+    const abandoned = this._abandoned;
+    this._abandoned = undefined;
+    // A valid body is events, even when its first one has the envelope of
+    // a record given up on (lines of one millisecond share it): the pieces
+    // of a cut record come in the very next bodies, and they are not JSON.
+    if (result.ok) return result;
+    const b = body.buf.subarray(0, body.size);
+    if (abandoned !== undefined) {
       const first = firstElement(b);
-      const abandoned = this._abandoned;
-      this._abandoned = undefined;
       if (first > 0 && startsWith(b, first, abandoned, abandoned.length)) {
-        // More of a record given up on (the reader may even take it: the
-        // rest of a value can look like whole elements). Counted already.
+        // More of a record given up on: counted already.
         this._abandoned = abandoned;
         return this._rest(b, first, true) ?? refusedRest();
       }
     }
-    const result = this._reader.read(body);
-    return result.ok
-      ? result
-      : this._recover(body.buf.subarray(0, body.size), result);
+    return this._recover(b, result);
   }
 
   /** SHUTDOWN (or the listener closing): a held half will not be joined. */

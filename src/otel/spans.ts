@@ -89,6 +89,8 @@ interface PhaseState {
   report?: Rec;
   reportMs?: number | undefined;
   events: number;
+  /** A restore after an invocation of this process: not a cold start. */
+  late?: boolean;
 }
 
 export class SpanAssembler {
@@ -98,6 +100,8 @@ export class SpanAssembler {
   /** The invocation the pending init/restore span will join. */
   private _anchor: SpanContext | undefined;
   private _seenInvocation = false;
+  /** Any invocation has run in this process (a restore comes before). */
+  private _invoked = false;
   private _initType: string | undefined;
   /**
    * Whether the next invocation is this environment's cold start. A
@@ -163,10 +167,15 @@ export class SpanAssembler {
         const kind = type === 'platform.initStart' ? 'init' : 'restore';
         if (this._phase) this._emitPhase(this._phase);
         this._phase = { kind, start: record, startMs: timeMs, events: 1 };
+        if (kind === 'restore' && this._invoked) this._phase.late = true;
         if (typeof record.initializationType === 'string')
           this._initType = record.initializationType;
         else if (kind === 'restore') this._initType = 'snap-start';
         this._anchor = undefined;
+        // A process is restored once, before its first invocation: a
+        // restoreStart after one (a replayed or stray event) starts no
+        // cold start.
+        if (kind === 'restore' && this._invoked) return true;
         this._seenInvocation = false;
         this._coldPending =
           kind === 'restore' ||
@@ -237,6 +246,7 @@ export class SpanAssembler {
     };
     const coldstart = !this._seenInvocation && this._coldPending;
     this._seenInvocation = true;
+    this._invoked = true;
     inv = {
       requestId,
       ctx,
@@ -374,8 +384,9 @@ export class SpanAssembler {
       // A SnapStart init made the snapshot: no environment started cold
       // there (each restore is the cold start of its environment).
       [ATTR_FAAS_COLDSTART]:
-        phase.kind === 'restore' ||
-        (initType ?? this._initType) !== 'snap-start',
+        phase.kind === 'restore'
+          ? phase.late !== true
+          : (initType ?? this._initType) !== 'snap-start',
     };
     if (initType) attributes[ATTR_LAMBDA_INIT_TYPE] = initType;
     const p = str(rec.phase);

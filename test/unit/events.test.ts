@@ -314,6 +314,25 @@ describe('a record Lambda cut across two deliveries', () => {
     expect(cuts.dropped).toBe(1);
   });
 
+  it('after a record given up on, later valid bodies with the same envelope lose nothing', () => {
+    // Lines of one millisecond share `{"time":…,"type":…,"record":`: a
+    // whole event is not more of the record given up on.
+    const env = `{"time":"${T}003Z","type":"function","record":`;
+    const a = ev(3, 'function', 'A');
+    const b = ev(3, 'function', 'B');
+    const c = ev(3, 'function', 'C');
+    const d = ev(3, 'function', 'D');
+    const bodies = [
+      `[${env}rest of a cut record"},${JSON.stringify(a)}]`,
+      `[${JSON.stringify(b)}]`,
+      `[${JSON.stringify(c)},${JSON.stringify(d)}]`,
+    ];
+    const { cuts, statuses, events } = deliver(bodies);
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(events).toEqual([a, b, c, d]);
+    expect(cuts.dropped).toBe(1);
+  });
+
   it('a second half whose first half never came: its other events kept, counted once', () => {
     const [, tail] = lambdaCut([start], structured, [100_000], [done, report]);
     const { cuts, statuses, events } = deliver([tail as Buffer]);

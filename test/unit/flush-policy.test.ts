@@ -216,7 +216,9 @@ describe('flush policy', () => {
   });
 
   it('SHUTDOWN waits for a missing report until the deadline less the 200 ms reserve, then flushes everything (final)', async () => {
-    const { policy, flushes } = setup();
+    const { policy, flushes, setSlowestExport } = setup();
+    // A fast receiver, measured: the reserve is its floor.
+    setSlowestExport(40);
     const invoked = policy.onInvoke(RID, T0 + 60_000);
     await vi.advanceTimersByTimeAsync(0);
     flushes[0]?.finish();
@@ -233,6 +235,31 @@ describe('flush policy', () => {
     await vi.advanceTimersByTimeAsync(0);
     for (const f of flushes) f.finish();
     expect(await settledWithin(down, 0)).toBe(true);
+  });
+
+  it('SHUTDOWN waits for no report when the subscription has no platform events (none can come)', async () => {
+    const { policy, flushes } = setup({ reportsSubscribed: false });
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    flushes[0]?.finish();
+    await vi.advanceTimersByTimeAsync(0);
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0);
+  });
+
+  it('SHUTDOWN with no export answered yet keeps half of what is left for the final export (its speed is unknown)', async () => {
+    const { policy, flushes } = setup();
+    void policy.onInvoke(RID, T0 + 60_000);
+    await vi.advanceTimersByTimeAsync(0);
+    // The INVOKE flush never answers: nothing measured.
+    void policy.onShutdown(T0 + 1_900, T0);
+    await vi.advanceTimersByTimeAsync(949);
+    expect(flushes).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(flushes).toHaveLength(2);
+    expect(flushes[1]?.atMs).toBe(T0 + 950);
   });
 
   it('SHUTDOWN: a report 600 ms after SHUTDOWN is waited for, and the flush starts as it arrives', async () => {
@@ -390,7 +417,11 @@ describe('flush policy', () => {
   });
 
   it('SHUTDOWN on Managed Instances: a report that never comes is waited for until the deadline less the reserve', async () => {
-    const { policy, flushes, deliver } = setup({ managedInstances: true }, 0);
+    const { policy, flushes, deliver, setSlowestExport } = setup(
+      { managedInstances: true },
+      0
+    );
+    setSlowestExport(40);
     deliver('platform.start');
     void policy.onShutdown(T0 + 1_900, T0);
     await vi.advanceTimersByTimeAsync(1_699);

@@ -343,6 +343,11 @@ describe('init and restore spans', () => {
         { init: false, [RID]: false, [RID2]: false },
       ],
       [
+        'a restoreStart after an invocation (replayed or stray): no second cold start',
+        [...restore, ...invocation(), ...restore, ...invocation(RID2)],
+        { restore: false, [RID]: true, [RID2]: false },
+      ],
+      [
         'on-demand, for comparison',
         [...init, ...invocation(), ...invocation(RID2)],
         { init: true, [RID]: true, [RID2]: false },
