@@ -173,7 +173,8 @@ await Promise.all(
       );
   })
 );
-for (const [arch, { zipped, unzipped }] of Object.entries(standalone)) {
+for (const arch of Object.keys(ARCHES)) {
+  const { zipped, unzipped } = standalone[arch];
   console.log(
     `zip ${NAME}-standalone-${arch}.zip (Node ${NODE_VERSION}): ${humanBytes(zipped)} zipped, ${pct(zipped, DIRECT_UPLOAD_BYTES)} of the 50 MiB direct-upload limit; ${humanBytes(unzipped)} unzipped, ${pct(unzipped, UNZIPPED_LIMIT_BYTES)} of the 250 MiB for the function and all its layers`
   );
