@@ -12,7 +12,9 @@
 //   --reference=   the commit to build the reference layer from (default
 //                  32ec629, tagged reference/own-encoders); none: no reference
 //   --only=        sections, comma-separated (default: all of them):
-//     init         spawn to first /next: bare node, minimal extension, ours
+//     init         spawn to first /next: bare node, minimal extension, ours;
+//                  the x86_64 standalone layer beside the minimal extension
+//                  on the same bundled Node
 //     overhead     extensionOverhead, next-invoke and end
 //     throughput   OTLP protobuf, 10,000-event batches; peak RSS (reported)
 //     json         the same with LAMBDA_TELEMETRY_OTEL_PROTOCOL=http/json
@@ -191,13 +193,40 @@ async function initMs(extensionPath, env) {
   return l.initMs;
 }
 
+/**
+ * The x86_64 standalone layer unpacked into a temporary /opt (Python's
+ * zipfile keeps no modes, so they are set from the zip), and a PATH with
+ * nothing on it; undefined on another architecture.
+ */
+function unpackStandalone() {
+  if (process.arch !== 'x64') return undefined;
+  const opt = join(tmpdir(), `standalone-bench-${process.pid}`);
+  const emptyPath = join(opt, 'empty-path');
+  mkdirSync(emptyPath, { recursive: true });
+  execFileSync('python3', [
+    '-c',
+    'import sys,zipfile,os\nz=zipfile.ZipFile(sys.argv[1])\nfor i in z.infolist(): os.chmod(z.extract(i,sys.argv[2]),(i.external_attr>>16)&0o777)',
+    join(root, 'dist/lambda-telemetry-otel-standalone-x86_64.zip'),
+    opt,
+  ]);
+  return {
+    opt,
+    launcher: join(opt, 'extensions/lambda-telemetry-otel'),
+    emptyPath,
+    binDir: join(opt, 'lambda-telemetry-otel/bin'),
+  };
+}
+
 async function benchInit(reference) {
   const bare = [];
   const minimal = [];
   const ours = [];
   const withFile = [];
   const ref = [];
+  const minimalBundled = [];
+  const standalone = [];
   const env = { ...BUFFERING, DISPATCH_POST_URI: 'http://127.0.0.1:9/' };
+  const sa = unpackStandalone();
   // Interleaved, so drift on the machine hits all of them alike.
   for (let i = 0; i < STARTS; i++) {
     bare.push(await bareNodeMs());
@@ -213,13 +242,24 @@ async function benchInit(reference) {
       })
     );
     if (reference) ref.push(await initMs(reference, env));
+    if (sa) {
+      minimalBundled.push(
+        await initMs(MINIMAL, { ...BUFFERING, PATH: `${sa.binDir}:/bin` })
+      );
+      standalone.push(
+        await initMs(sa.launcher, { ...env, PATH: sa.emptyPath })
+      );
+    }
   }
+  if (sa) rmSync(sa.opt, { recursive: true, force: true });
   return {
     bare: median(bare),
     minimal: median(minimal),
     ours: median(ours),
     withFile: median(withFile),
     reference: reference ? median(ref) : undefined,
+    minimalBundled: sa ? median(minimalBundled) : undefined,
+    standalone: sa ? median(standalone) : undefined,
     starts: STARTS,
   };
 }
@@ -591,6 +631,21 @@ if (runs('init')) {
     'reported (the YAML parser loads only then)',
     null,
   ]);
+  if (init.standalone !== undefined)
+    rows.push(
+      [
+        "init: minimal extension on the standalone layer's Node",
+        `${init.minimalBundled.toFixed(1)} ms`,
+        'baseline',
+        null,
+      ],
+      [
+        'init: standalone layer (x86_64), no node on PATH',
+        `${init.standalone.toFixed(1)} ms`,
+        `<= that minimal + ${B.INIT_OVER_MINIMAL_MS} ms (${(init.minimalBundled + B.INIT_OVER_MINIMAL_MS).toFixed(1)})`,
+        init.standalone <= init.minimalBundled + B.INIT_OVER_MINIMAL_MS,
+      ]
+    );
 }
 if (runs('overhead')) {
   log('overhead (next-invoke)...');

@@ -557,15 +557,19 @@ export class LambdaEmulator {
     };
     this.invocations.push(inv);
 
-    // Lambda waits for every extension's /next, up to the function deadline.
-    const ext = this.extension;
+    // Lambda waits for every extension's /next, up to the function deadline;
+    // one registered for SHUTDOWN only is not sent INVOKE, so not waited for
+    // (it has no overhead figure and cannot time out).
+    const shutdownOnly =
+      this.extension !== undefined && !this.extension.events.includes('INVOKE');
+    const ext = shutdownOnly ? undefined : this.extension;
     while (this.running && ext && !ext.pending && Date.now() < deadlineMs)
       await sleep(1);
     const nextAt = ext ? ext.nextCalls[callsBefore] : undefined;
     if (ext?.pending && nextAt !== undefined) {
       inv.nextAt = nextAt;
       inv.extensionOverheadMs = Math.max(0, nextAt - runtimeDoneAt);
-    } else if (this.running && !this._o.managedInstances) {
+    } else if (this.running && !this._o.managedInstances && !shutdownOnly) {
       inv.extensionTimedOut = true;
     }
     const reportAt = Date.now();
