@@ -7,6 +7,7 @@ import {
   type LoadedConfig,
   loadConfig,
 } from './config/config.js';
+import { describeConfig } from './config/describe.js';
 import { EXTENSION_NAME } from './constants.js';
 import type { RegisterResult } from './lambda/extensions-api.js';
 import { Lifecycle } from './lifecycle.js';
@@ -18,7 +19,9 @@ import { keepYoungGenerationSmall } from './util/memory.js';
  * The configuration, with the file if there is one. The YAML parser loads
  * only then: without a file, nothing of it is on the start-up path.
  */
-async function configure(env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+async function configure(
+  env: NodeJS.ProcessEnv
+): Promise<LoadedConfig & { file: string | undefined }> {
   const { path, explicit } = configFilePath(env);
   const fs = process.getBuiltinModule('node:fs') as typeof import('node:fs');
   let text: string;
@@ -31,16 +34,19 @@ async function configure(env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
         `config file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); using the environment only`
       );
     }
-    return loaded;
+    return { ...loaded, file: undefined };
   }
   const { parseConfigFile } = await import('./config/file.js');
-  return loadConfig(env, parseConfigFile(text, path, env));
+  return { ...loadConfig(env, parseConfigFile(text, path, env)), file: path };
 }
 
 async function main(): Promise<number> {
-  const { config, warnings } = await configure(process.env);
+  const { config, warnings, file } = await configure(process.env);
   const log = createLogger(config.logLevel);
   for (const w of warnings) log.warn(w);
+  // Once, so a user can see which file was read and where each signal
+  // goes; it reaches their backend too, so describeConfig keeps secrets out.
+  log.info('effective configuration', { ...describeConfig(config, file) });
 
   const runtimeApi = config.runtimeApi;
   if (!runtimeApi) {

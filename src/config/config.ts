@@ -518,8 +518,13 @@ function otlpSettings(
   url: (name: string, raw: string | undefined) => string | undefined,
   warnings: string[]
 ): Config['otlp'] {
-  const join = (base: string, path: string): string =>
-    `${base.replace(/\/+$/, '')}/${path}`;
+  // Onto the base's path, not its end: a base with a query string (some
+  // receivers take a key there) keeps it after /v1/logs.
+  const join = (base: string, path: string): string => {
+    const u = new URL(base);
+    u.pathname = `${u.pathname.replace(/\/+$/, '')}/${path}`;
+    return u.href;
+  };
   const general = url(
     'OTEL_EXPORTER_OTLP_ENDPOINT',
     std.OTEL_EXPORTER_OTLP_ENDPOINT

@@ -61,9 +61,17 @@ function expectProblems(e: ExpectedLog, got: DecodedLog): string[] {
   return out;
 }
 
+export interface OtlpCheckOptions {
+  /** Which emitted lines the settings let through (default: all). */
+  keepLine?: (line: LogLine) => boolean;
+  /** False: the settings filter the events spans are made of. */
+  spans?: boolean;
+}
+
 export function checkOtlp(
   emu: LambdaEmulator,
-  got: { logs: DecodedLog[]; spans: DecodedSpan[] }
+  got: { logs: DecodedLog[]; spans: DecodedSpan[] },
+  opts: OtlpCheckOptions = {}
 ): OtlpCompleteness {
   const problems: string[] = [];
   const fnLogs = got.logs.filter(
@@ -71,7 +79,10 @@ export function checkOtlp(
   );
   const used = new Set<DecodedLog>();
   let found = 0;
-  for (const { requestId, line } of emu.functionLines) {
+  const expected = emu.functionLines.filter(
+    ({ line }) => opts.keepLine?.(line) ?? true
+  );
+  for (const { requestId, line } of expected) {
     const body = expectedBody(line);
     const matches = fnLogs.filter(
       (l) =>
@@ -114,7 +125,7 @@ export function checkOtlp(
   const duplicateLines = fnLogs.length - used.size;
 
   let invocationSpans = 0;
-  for (const inv of emu.invocations) {
+  for (const inv of opts.spans === false ? [] : emu.invocations) {
     const spans = got.spans.filter(
       (s) =>
         s.kind === SPAN_KIND_SERVER &&
@@ -168,6 +179,7 @@ export function checkOtlp(
 
   // Each environment's init (or restore) span sits in its first invocation's trace.
   emu.launches.forEach((launch, index) => {
+    if (opts.spans === false) return;
     const first = emu.invocations.find((i) => i.launch === index);
     if (!first?.traceId || launch.initMs === undefined) return;
     const name =
@@ -186,10 +198,10 @@ export function checkOtlp(
   });
 
   return {
-    functionLines: emu.functionLines.length,
+    functionLines: expected.length,
     functionLinesFound: found,
     duplicateLines,
-    invocations: emu.invocations.length,
+    invocations: opts.spans === false ? 0 : emu.invocations.length,
     invocationSpans,
     problems,
   };

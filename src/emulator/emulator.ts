@@ -65,7 +65,11 @@ export interface LaunchRecord {
   exitCode?: number | null;
   signal?: NodeJS.Signals | null;
   shutdownReason?: string;
+  /** When SHUTDOWN was decided (the runtime's share comes first). */
+  shutdownAt?: number;
   shutdownDeadlineMs?: number;
+  /** What the extension reported through /init/error, as `Type: message`. */
+  initError?: string;
   /** Exited by itself before the SHUTDOWN deadline. */
   exitedBeforeDeadline?: boolean;
   killed?: boolean;
@@ -333,6 +337,7 @@ export class LambdaEmulator {
       await sleep(2);
     }
     const ext = this.extension;
+    if (ext?.initError !== undefined) record.initError = ext.initError;
     if (ext?.nextCalls[0] !== undefined) {
       record.firstNextAt = ext.nextCalls[0];
       record.initMs = record.firstNextAt - record.spawnedAt;
@@ -643,6 +648,7 @@ export class LambdaEmulator {
     if (!launch || !this._child) return launch;
     this.thaw();
     const shutdownStart = Date.now();
+    launch.shutdownAt = shutdownStart;
     // The runtime gets SIGTERM and its share first (lambda-apis.md §1.6).
     await sleep(Math.min(this._o.runtimeShutdownMs, 50));
     const deadlineMs = shutdownStart + this._o.shutdownBudgetMs;

@@ -172,7 +172,9 @@ export interface RawCompleteness {
  */
 export function checkRaw(
   emu: LambdaEmulator,
-  received: unknown[]
+  received: unknown[],
+  /** Which events the settings let through (default: all). */
+  keep: (type: string, record: unknown) => boolean = () => true
 ): RawCompleteness {
   const counts = new Map<string, number>();
   for (const e of received) {
@@ -201,6 +203,13 @@ export function checkRaw(
   };
   for (const d of emu.deliveries) {
     for (const entry of d.log) {
+      if (
+        !keep(
+          entry.type,
+          (JSON.parse(entry.json) as { record?: unknown }).record
+        )
+      )
+        continue;
       if (entry.snapshot) {
         if (entry.delivered) {
           result.snapshot++;

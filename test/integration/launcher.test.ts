@@ -183,7 +183,7 @@ describe('launcher', () => {
     expect(res.stdout).toContain('no node executable found');
   });
 
-  it('ends with exit code 1 and one line when register fails', async () => {
+  it('ends with exit code 1 and one error line when register fails', async () => {
     // A Runtime API that answers register with a 500.
     const srv = createServer((_q, s) => {
       s.writeHead(500, { 'content-type': 'application/json' }).end(
@@ -207,8 +207,11 @@ describe('launcher', () => {
     clearTimeout(timer);
     srv.close();
     expect(code).toBe(1);
-    expect(stdout.trim().split('\n')).toHaveLength(1);
-    expect(stdout).toContain('register failed');
+    // The start-up line that states the configuration, then the error.
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('"msg":"effective configuration"');
+    expect(lines[1]).toContain('register failed');
     expect(stdout).toContain('500');
   });
 });

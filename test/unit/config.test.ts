@@ -202,3 +202,17 @@ describe('execution modes and switches', () => {
     expect(Object.isFrozen(config.subscription)).toBe(true);
   });
 });
+
+describe('an OTLP base URL with a query string', () => {
+  it('gets /v1/logs and /v1/traces on its path, the query kept after them', () => {
+    const { config } = loadConfig({
+      DISPATCH_POST_URI: 'https://in.example.com/otlp/?api-key=k1',
+    });
+    expect(config.otlp.logs?.url).toBe(
+      'https://in.example.com/otlp/v1/logs?api-key=k1'
+    );
+    expect(config.otlp.traces?.url).toBe(
+      'https://in.example.com/otlp/v1/traces?api-key=k1'
+    );
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The extension's one `effective configuration` line, logged at info once
+ * at start. It goes where every extension line goes: the function's log
+ * group and, through the Telemetry API `extension` stream, the user's own
+ * backend. So it carries no secret: endpoints as scheme://host:port/path
+ * only (user info and query strings can hold API keys), header names
+ * without their values, and no file contents.
+ */
+import type { Config, SignalTarget } from './config.js';
+
+export interface EffectiveConfig {
+  /** The configuration file read, or `none`. */
+  file: string;
+  format: Config['dispatch']['format'];
+  /** Per signal (OTLP) or the one POST URL (raw); `none` = discarded. */
+  endpoints: Record<string, string>;
+  /** Header names sent, per endpoint; never their values. */
+  headers: Record<string, string[]>;
+  protocol?: Config['otlp']['protocol'];
+  compression?: Config['otlp']['compression'];
+  flush: Config['flush'];
+  flushIntervalMs: number;
+  minBatchSize: number;
+  maxExportBatchSize: number;
+  types: string[];
+  platformLogs: boolean;
+  functionMinSeverity?: string;
+  extensionMinSeverity?: string;
+  includeEvents?: string[];
+  excludeEvents?: string[];
+  strict?: true;
+  disabled?: true;
+}
+
+/**
+ * `url` as scheme://host:port/path: no user info, query or fragment, and
+ * the port spelled out even when it is the scheme's default, so the line
+ * says where the bytes go without anything that may authenticate them.
+ */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Config only keeps http(s) URLs; anything else is not quoted at all.
+    return '(not a URL)';
+  }
+  const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+  return `${u.protocol}//${u.hostname}:${port}${u.pathname}`;
+}
+
+/** Severity floors back to their names (config.ts SEVERITY_FLOOR). */
+const SEVERITY_NAME: Record<number, string> = {
+  1: 'TRACE',
+  5: 'DEBUG',
+  9: 'INFO',
+  13: 'WARN',
+  17: 'ERROR',
+  21: 'FATAL',
+};
+
+export function describeConfig(
+  config: Readonly<Config>,
+  file: string | undefined
+): EffectiveConfig {
+  const endpoints: Record<string, string> = {};
+  const headers: Record<string, string[]> = {};
+  const put = (name: string, target: SignalTarget | undefined): void => {
+    endpoints[name] = target ? redactUrl(target.url) : 'none';
+    const names = Object.keys(target?.headers ?? {});
+    if (names.length > 0) headers[name] = names;
+  };
+  const raw = config.dispatch.format === 'raw';
+  if (raw) {
+    // The raw format posts to DISPATCH_POST_URI with our headers only
+    // (formats/raw.ts), which config.ts put on the logs target.
+    const uri = config.dispatch.postUri;
+    put(
+      'raw',
+      uri === undefined
+        ? undefined
+        : { url: uri, headers: config.otlp.logs?.headers ?? {} }
+    );
+  } else {
+    put('logs', config.otlp.logs);
+    put('traces', config.otlp.traces);
+  }
+  const f = config.filters;
+  const severity = (n: number | undefined): string | undefined =>
+    n === undefined ? undefined : (SEVERITY_NAME[n] ?? String(n));
+  const functionMinSeverity = severity(f.functionMinSeverity);
+  const extensionMinSeverity = severity(f.extensionMinSeverity);
+  return {
+    file: file ?? 'none',
+    format: config.dispatch.format,
+    endpoints,
+    headers,
+    ...(raw
+      ? {}
+      : {
+          protocol: config.otlp.protocol,
+          compression: config.otlp.compression,
+        }),
+    flush: config.flush,
+    flushIntervalMs: config.flushIntervalMs,
+    minBatchSize: config.dispatch.minBatchSize,
+    maxExportBatchSize: config.export.maxBatchItems,
+    types: [...config.subscription.types],
+    platformLogs: config.logs.platform,
+    ...(functionMinSeverity ? { functionMinSeverity } : {}),
+    ...(extensionMinSeverity ? { extensionMinSeverity } : {}),
+    ...(f.include.length > 0 ? { includeEvents: [...f.include] } : {}),
+    ...(f.exclude.length > 0 ? { excludeEvents: [...f.exclude] } : {}),
+    ...(config.strict ? { strict: true as const } : {}),
+    ...(config.disabled ? { disabled: true as const } : {}),
+  };
+}
