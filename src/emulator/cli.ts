@@ -11,6 +11,7 @@ import { checkOtlp } from './check-otlp.js';
 import type { LambdaEmulator } from './emulator.js';
 import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
 import { checkRaw, runScenario } from './scenario.js';
+import { metricsTable } from './metrics-table.js';
 import { Sink } from './sink.js';
 
 const HELP = `usage: cli.mjs demo [--extension PATH] [--format otlp|raw] [--invocations N] [--verbose]
@@ -84,6 +85,7 @@ async function demo(args: string[]): Promise<number> {
   }
   const got = sink.otlp();
   printTraces(got);
+  for (const line of metricsTable(sink.metrics())) console.log(line);
   const check = checkOtlp(emu, got);
   const ok = printFigures(
     emu,
