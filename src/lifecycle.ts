@@ -342,6 +342,12 @@ export class Lifecycle {
       lostInFlight: inFlight,
       overflowDropped: s?.overflowEvents ?? 0,
       rejected: s?.rejectedEvents ?? 0,
+      ...(s?.overflowRecords !== undefined
+        ? {
+            overflowRecords: s.overflowRecords,
+            rejectedRecords: s.rejectedRecords,
+          }
+        : {}),
       discarded: this._intake.discarded + (s?.discardedEvents ?? 0),
       overflowBeforeLoad: this._intake.earlyDropped,
       lambdaDropped: this._intake.lambdaDropped,

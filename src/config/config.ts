@@ -33,6 +33,12 @@ export type DispatchFormat = 'otlp' | 'raw';
  */
 export type FlushPolicy = 'next-invoke' | 'end';
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
+/**
+ * `delta`: each export carries what happened since the previous one
+ * (thousands of short-lived environments make poor cumulative series);
+ * `cumulative`: totals since the environment started.
+ */
+export type MetricsTemporality = 'delta' | 'cumulative';
 
 /** Where one OTLP signal goes. */
 export interface SignalTarget {
@@ -92,6 +98,8 @@ export interface Config {
   otlp: {
     logs: SignalTarget | undefined;
     traces: SignalTarget | undefined;
+    /** Undefined when metrics are off (LAMBDA_TELEMETRY_OTEL_METRICS=false). */
+    metrics: SignalTarget | undefined;
     protocol: OtlpProtocol;
     compression: 'gzip' | 'none';
     /** PEM files with extra CA certificates. */
@@ -122,6 +130,16 @@ export interface Config {
     maxBatchItems: number;
     /** At INVOKE, how long /next may wait for exports (ms). */
     invokeWaitMs: number;
+  };
+  /** OTLP metrics (README, Metrics); the raw format has none. */
+  metrics: {
+    /** LAMBDA_TELEMETRY_OTEL_METRICS (default on). */
+    enabled: boolean;
+    /**
+     * LAMBDA_TELEMETRY_OTEL_METRICS_TEMPORALITY, else
+     * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; default delta.
+     */
+    temporality: MetricsTemporality;
   };
   flush: FlushPolicy;
   flushIntervalMs: number;
@@ -297,7 +315,28 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
   const hostVar = ours('LISTENER_HOST');
   const host = hostVar ?? (samLocal ? '0.0.0.0' : SANDBOX_HOST);
 
+  const metricsEnabled = bool(nameOf('METRICS'), ours('METRICS'), true);
   const otlp = otlpSettings(env, std, file, postUri, url, warnings);
+  if (!metricsEnabled) otlp.metrics = undefined;
+  let temporality: MetricsTemporality = 'delta';
+  {
+    const own = ours('METRICS_TEMPORALITY');
+    const name =
+      own !== undefined
+        ? nameOf('METRICS_TEMPORALITY')
+        : (file?.origin.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ??
+          'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
+    const raw =
+      own ?? trimmed(std.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
+    if (raw !== undefined) {
+      const v = raw.toLowerCase();
+      if (v === 'delta' || v === 'cumulative') temporality = v;
+      else
+        warnings.push(
+          `${name}=${JSON.stringify(raw)} is not delta or cumulative; using delta`
+        );
+    }
+  }
   const resourceAttributes = keyValues(
     'OTEL_RESOURCE_ATTRIBUTES',
     std.OTEL_RESOURCE_ATTRIBUTES,
@@ -466,6 +505,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
         600_000
       ),
     },
+    metrics: { enabled: metricsEnabled, temporality },
     flush,
     retry: {
       baseMs: Math.min(
@@ -501,7 +541,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
 
 /**
  * The OTLP endpoints, one table (README "Where OTLP goes"), highest first:
- * DISPATCH_POST_URI (a base URL; /v1/logs and /v1/traces appended), the
+ * DISPATCH_POST_URI (a base URL; /v1/logs, /v1/traces and /v1/metrics appended), the
  * per-signal OTEL_EXPORTER_OTLP_{LOGS,TRACES}_ENDPOINT (full URLs), then
  * OTEL_EXPORTER_OTLP_ENDPOINT (a base URL).
  *
@@ -542,7 +582,7 @@ function otlpSettings(
     false
   );
   const target = (
-    signal: 'LOGS' | 'TRACES',
+    signal: 'LOGS' | 'TRACES' | 'METRICS',
     path: string
   ): SignalTarget | undefined => {
     if (postUri !== undefined) {
@@ -599,12 +639,14 @@ function otlpSettings(
     std.OTEL_EXPORTER_OTLP_CERTIFICATE,
     std.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
     std.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+    std.OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
   ]
     .map((f) => f?.trim())
     .filter((f): f is string => !!f);
   return {
     logs: target('LOGS', 'v1/logs'),
     traces: target('TRACES', 'v1/traces'),
+    metrics: target('METRICS', 'v1/metrics'),
     protocol,
     compression,
     certificateFiles: [...new Set(certificateFiles)],

@@ -58,6 +58,8 @@ const OURS: Record<string, string> = {
   exclude_events: 'EXCLUDE_EVENTS',
   headers: 'HEADERS',
   certificate: 'CERTIFICATE',
+  metrics: 'METRICS',
+  metrics_temporality: 'METRICS_TEMPORALITY',
 };
 const DISPATCH: Record<string, string> = {
   post_uri: 'DISPATCH_POST_URI',

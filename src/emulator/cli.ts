@@ -17,6 +17,7 @@ import {
   type StatedSettings,
 } from './expect.js';
 import { checkRaw, runScenario } from './scenario.js';
+import { metricsTable } from './metrics-table.js';
 import { type ReceivedRequest, Sink } from './sink.js';
 
 const DEFAULT_EXTENSION = 'dist/layer/extensions/lambda-telemetry-otel';
@@ -285,6 +286,7 @@ async function demo(opts: DemoOptions): Promise<number> {
   } else {
     const got = sink.otlp();
     printTraces(got);
+    for (const line of metricsTable(sink.metrics())) console.log(line);
     const check = checkOtlp(emu, got, {
       keepLine: (line) => expect.keepsLine(line),
       spans: expect.spansExpected,

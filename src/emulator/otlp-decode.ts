@@ -44,6 +44,7 @@ interface ProtoRoot {
       collector: {
         logs: { v1: { ExportLogsServiceRequest: ProtoType } };
         trace: { v1: { ExportTraceServiceRequest: ProtoType } };
+        metrics: { v1: { ExportMetricsServiceRequest: ProtoType } };
       };
     };
   };
@@ -145,6 +146,80 @@ function spansOf(msg: Obj): DecodedSpan[] {
           attributes: attrs(s.attributes),
           flags: Number(s.flags ?? 0),
         });
+      }
+    }
+  }
+  return out;
+}
+
+/** One data point of an exported metric, flattened. */
+export interface DecodedPoint {
+  resource: Record<string, unknown>;
+  scope: string;
+  name: string;
+  unit: string;
+  kind: 'sum' | 'gauge' | 'histogram';
+  /** 1 delta, 2 cumulative (AggregationTemporality); 0 for a gauge. */
+  temporality: number;
+  monotonic: boolean;
+  attributes: Record<string, unknown>;
+  startTimeUnixNano: string;
+  timeUnixNano: string;
+  /** A sum's or gauge's value. */
+  value: number;
+  /** A histogram's count and sum. */
+  count: number;
+  sum: number;
+}
+
+/** The data points of an OTLP/HTTP metrics request (protobuf or JSON). */
+export function decodeMetrics(
+  path: string,
+  contentType: string,
+  body: Buffer
+): DecodedPoint[] {
+  const p = path.split('?')[0] ?? '';
+  if (!/metrics\/?$/.test(p)) return [];
+  let msg: Obj;
+  if (contentType.startsWith('application/json')) {
+    msg = JSON.parse(body.toString('utf8')) as Obj;
+  } else {
+    const type =
+      protoRoot().opentelemetry.proto.collector.metrics.v1
+        .ExportMetricsServiceRequest;
+    msg = type.toObject(type.decode(body), {
+      longs: String,
+      bytes: String,
+      enums: Number,
+      arrays: true,
+      objects: true,
+    }) as Obj;
+  }
+  const out: DecodedPoint[] = [];
+  for (const rm of (msg.resourceMetrics ?? []) as Obj[]) {
+    const resource = attrs((rm.resource as Obj | undefined)?.attributes);
+    for (const sm of (rm.scopeMetrics ?? []) as Obj[]) {
+      const scope = String((sm.scope as Obj | undefined)?.name ?? '');
+      for (const m of (sm.metrics ?? []) as Obj[]) {
+        const kind = m.sum ? 'sum' : m.histogram ? 'histogram' : 'gauge';
+        const data = (m.sum ?? m.histogram ?? m.gauge ?? {}) as Obj;
+        for (const dp of (data.dataPoints ?? []) as Obj[]) {
+          out.push({
+            resource,
+            scope,
+            name: String(m.name ?? ''),
+            unit: String(m.unit ?? ''),
+            kind,
+            temporality: Number(data.aggregationTemporality ?? 0),
+            monotonic: data.isMonotonic === true,
+            attributes: attrs(dp.attributes),
+            startTimeUnixNano: String(dp.startTimeUnixNano ?? '0'),
+            timeUnixNano: String(dp.timeUnixNano ?? '0'),
+            value: Number(dp.asDouble ?? dp.asInt ?? 0),
+            count: Number(dp.count ?? 0),
+            sum: Number(dp.sum ?? 0),
+          });
+        }
       }
     }
   }

@@ -14,7 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
   type DecodedLog,
+  type DecodedPoint,
   type DecodedSpan,
+  decodeMetrics,
   decodeOtlp,
 } from './otlp-decode.js';
 
@@ -141,6 +143,22 @@ export class Sink {
       spans.push(...d.spans);
     }
     return { logs, spans };
+  }
+
+  /** Metric data points of every accepted OTLP metrics request, in arrival order. */
+  metrics(): DecodedPoint[] {
+    const out: DecodedPoint[] = [];
+    for (const r of this.requests) {
+      if (r.status < 200 || r.status >= 300) continue;
+      out.push(
+        ...decodeMetrics(
+          r.path,
+          String(r.headers['content-type'] ?? ''),
+          r.body
+        )
+      );
+    }
+    return out;
   }
 
   async close(): Promise<void> {

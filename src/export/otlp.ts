@@ -23,6 +23,12 @@
  * timeout and compression apply only where our configuration says they do
  * (README, Configuration: as fallbacks of our own settings).
  */
+import type { MeterProvider } from '@opentelemetry/api';
+import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter as JsonMetricExporter,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
   convertLegacyHttpOptions,
@@ -35,7 +41,12 @@ import {
   ProtobufLogsSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
-import type { OtlpProtocol, SignalTarget } from '../config/config.js';
+import type {
+  MetricsTemporality,
+  OtlpProtocol,
+  SignalTarget,
+} from '../config/config.js';
+import type { MetricsExporter } from '../pipeline/metric-reader.js';
 import type {
   BatchExporter,
   BatchSerializers,
@@ -56,11 +67,20 @@ export interface OtlpExporterOptions {
   concurrencyLimit: number;
   /** Extra CA certificates (PEM), on top of Node's defaults. */
   ca: readonly string[];
+  /** Where metrics go; none without it. */
+  metrics?: SignalTarget | undefined;
+  temporality?: MetricsTemporality;
+  /**
+   * Receives the exporters' own `otel.sdk.exporter.*` metrics (exported,
+   * in flight, operation duration, with `error.type`).
+   */
+  meterProvider?: MeterProvider | undefined;
 }
 
 export interface OtlpExporters {
   logs?: BatchExporter;
   traces?: BatchExporter;
+  metrics?: MetricsExporter;
   /**
    * Destroys every socket of the exporters' keep-alive agents (pooled or
    * in use); later requests open new ones. After a SnapStart restore.
@@ -134,7 +154,7 @@ export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
         name: signal === 'logs' ? 'log' : 'span',
         countItems: (batch) => batch.records,
       },
-      undefined
+      o.meterProvider
     );
     return new OTLPExporterBase<SerializedBatch>(delegate);
   };
@@ -146,6 +166,26 @@ export function createOtlpExporters(o: OtlpExporterOptions): OtlpExporters {
   };
   if (o.logs) out.logs = make(o.logs, 'logs');
   if (o.traces) out.traces = make(o.traces, 'traces');
+  if (o.metrics) {
+    // The official exporter class: metrics are few (a collection per
+    // flush), so serializing inside export() costs nothing worth keeping
+    // apart, and the class brings the temporality selectors. Every option
+    // is explicit; OTEL_* is gone from the environment by then (main.ts).
+    const MetricExporter = json ? JsonMetricExporter : ProtobufMetricExporter;
+    out.metrics = new MetricExporter({
+      url: o.metrics.url,
+      headers: { ...o.metrics.headers },
+      compression: o.compression as never,
+      timeoutMillis: o.timeoutMs,
+      concurrencyLimit: o.concurrencyLimit,
+      httpAgentOptions: agentFactory,
+      temporalityPreference:
+        o.temporality === 'cumulative'
+          ? AggregationTemporalityPreference.CUMULATIVE
+          : AggregationTemporalityPreference.DELTA,
+      ...(o.meterProvider ? { selfObsMeterProvider: o.meterProvider } : {}),
+    });
+  }
   return out;
 }
 

@@ -17,10 +17,19 @@ import {
 } from '../export/otlp.js';
 import type { RegisterResult } from '../lambda/extensions-api.js';
 import { OtelMapper } from '../otel/mapper.js';
-import { resourceAttributes } from '../otel/resource.js';
+import { FaasMetrics } from '../otel/metrics.js';
+import { buildResource, resourceAttributes } from '../otel/resource.js';
+import { FlushMetricReader } from '../pipeline/metric-reader.js';
 import { MinBatchProcessor } from '../pipeline/min-batch-processor.js';
+import { observeProcessor } from '../pipeline/processor-metrics.js';
 import type { Format, TelemetryPipeline } from '../pipeline/pipeline.js';
 import type { Logger } from '../util/log.js';
+import {
+  CumulativeTemporalitySelector,
+  DeltaTemporalitySelector,
+} from '@opentelemetry/exporter-metrics-otlp-http';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { ATTR_SERVICE_INSTANCE_ID } from '@opentelemetry/semantic-conventions';
 
 export async function createOtlpFormat(
   config: Readonly<Config>,
@@ -52,6 +61,39 @@ export async function createOtlpFormat(
       );
     }
   }
+  const functionName =
+    config.function.name ?? registration?.functionName ?? 'lambda-function';
+  const attributes = resourceAttributes({
+    functionName,
+    functionVersion: config.function.version ?? registration?.functionVersion,
+    memoryMb: config.function.memoryMb,
+    region: config.function.region,
+    accountId: registration?.accountId,
+    serviceName: config.resource.serviceName,
+    attributes: config.resource.attributes,
+    distroVersion: EXTENSION_VERSION,
+  });
+  // Metrics: the reader collects on each flush (metric-reader.ts); the
+  // exporters report their own otel.sdk.exporter.* into the same provider.
+  let reader: FlushMetricReader | undefined;
+  let meterProvider: MeterProvider | undefined;
+  if (otlp.metrics !== undefined) {
+    reader = new FlushMetricReader({
+      temporality:
+        config.metrics.temporality === 'cumulative'
+          ? CumulativeTemporalitySelector
+          : DeltaTemporalitySelector,
+      log,
+    });
+    meterProvider = new MeterProvider({
+      // Cumulative series need one identity per environment: this process.
+      resource: buildResource({
+        [ATTR_SERVICE_INSTANCE_ID]: crypto.randomUUID(),
+        ...attributes,
+      }),
+      readers: [reader],
+    });
+  }
   const exporters = createOtlpExporters({
     logs: otlp.logs,
     traces: otlp.traces,
@@ -61,7 +103,11 @@ export async function createOtlpFormat(
     // Our processor keeps below this; the exporter refuses past it.
     concurrencyLimit: EXPORTS_IN_FLIGHT_PER_SIGNAL + 1,
     ca,
+    metrics: otlp.metrics,
+    temporality: config.metrics.temporality,
+    meterProvider,
   });
+  if (reader && exporters.metrics) reader.setExporter(exporters.metrics);
   let mapper: OtelMapper | undefined;
   const processor = new MinBatchProcessor({
     exporters,
@@ -75,20 +121,19 @@ export async function createOtlpFormat(
     heldEvents: () => mapper?.pendingEvents ?? 0,
     log,
   });
-  const functionName =
-    config.function.name ?? registration?.functionName ?? 'lambda-function';
+  const meter = meterProvider?.getMeter(
+    'lambda-telemetry-otel',
+    EXTENSION_VERSION
+  );
+  if (meter) {
+    const signals = (['logs', 'traces'] as const).filter(
+      (s) => otlp[s] !== undefined
+    );
+    observeProcessor(meter, processor, signals);
+  }
   mapper = new OtelMapper({
     functionName,
-    resourceAttributes: resourceAttributes({
-      functionName,
-      functionVersion: config.function.version ?? registration?.functionVersion,
-      memoryMb: config.function.memoryMb,
-      region: config.function.region,
-      accountId: registration?.accountId,
-      serviceName: config.resource.serviceName,
-      attributes: config.resource.attributes,
-      distroVersion: EXTENSION_VERSION,
-    }),
+    resourceAttributes: attributes,
     managedInstances: config.managedInstances,
     platformLogs: config.logs.platform,
     maxBodyChars: config.logs.maxBodyChars,
@@ -98,14 +143,19 @@ export async function createOtlpFormat(
     },
     scopeVersion: EXTENSION_VERSION,
     processor,
+    metrics: meter ? new FaasMetrics(meter) : undefined,
   });
-  return { pipeline: otlpPipeline(mapper, processor, exporters), warnings };
+  return {
+    pipeline: otlpPipeline(mapper, processor, exporters, reader),
+    warnings,
+  };
 }
 
 function otlpPipeline(
   mapper: OtelMapper,
   processor: MinBatchProcessor,
-  exporters: OtlpExporters
+  exporters: OtlpExporters,
+  reader: FlushMetricReader | undefined
 ): TelemetryPipeline {
   return {
     map: (event) => mapper.map(event),
@@ -120,7 +170,13 @@ function otlpPipeline(
     due: () => processor.due(),
     async flush(deadlineMs, final) {
       if (final) mapper.drain();
-      await processor.forceFlush({ deadlineMs });
+      // Metrics ride on the flush, beside logs and spans, never ahead of
+      // them: both resolve by the deadline, and a failing /v1/metrics
+      // delays neither (README, Metrics).
+      await Promise.all([
+        processor.forceFlush({ deadlineMs }),
+        reader?.exportNow(deadlineMs),
+      ]);
     },
     // The exporters cannot be aborted: what runs carries on after /next.
     settle: async () => undefined,
@@ -137,11 +193,18 @@ function otlpPipeline(
         overflowEvents: s.overflowEvents,
         discardedEvents: s.discardedEvents + mapper.discardedEvents,
         failedExports: s.failedExports,
+        overflowRecords: s.overflowRecords,
+        rejectedRecords: s.rejectedRecords,
       };
     },
     get slowestExportMs() {
       return processor.slowestExportMs;
     },
-    shutdown: (deadlineMs) => processor.shutdown({ deadlineMs }),
+    async shutdown(deadlineMs) {
+      await processor.shutdown({ deadlineMs });
+      // Last: what the final exports' answers added to the processor's
+      // counts is collected now, so nothing is lost at SHUTDOWN.
+      await reader?.finish(deadlineMs);
+    },
   };
 }

@@ -30,6 +30,7 @@ import { eventType, type TelemetryEvent } from '../lambda/events.js';
 import type { DropReport } from '../map/mapper.js';
 import { EVENT_COUNT_KEY, setSpanEventCount } from '../pipeline/event-count.js';
 import { parseLogRecord, platformLine } from './logs.js';
+import type { FaasMetrics, InvocationOutcome } from './metrics.js';
 import { buildResource } from './resource.js';
 import {
   ATTR_DROPPED_BY_LAMBDA,
@@ -76,6 +77,8 @@ export interface OtelMapperOptions {
   processor: LogRecordProcessor & Pick<SpanProcessor, 'onEnd'>;
   /** Where span and trace ids come from (default: the process's generator). */
   ids?: IdGenerator;
+  /** The FaaS metrics, recorded per platform event; none when metrics are off. */
+  metrics?: FaasMetrics | undefined;
   now?: () => number;
 }
 
@@ -112,6 +115,12 @@ export class OtelMapper {
         resource: () => this._resource,
         scope: this._scope,
         ids: this._ids,
+        ...(_o.metrics
+          ? {
+              onInvocation: (o: InvocationOutcome) =>
+                this._metric(() => _o.metrics?.invocation(o)),
+            }
+          : {}),
       },
       ({ span, events }) => {
         if (!this._o.signals.traces) {
@@ -184,6 +193,18 @@ export class OtelMapper {
       );
       this._logger = this._newLogger();
     }
+    const metrics = this._o.metrics;
+    if (metrics !== undefined) {
+      if (type === 'platform.initReport' || type === 'platform.restoreReport')
+        this._metric(() =>
+          metrics.phaseReport(
+            type === 'platform.initReport' ? 'init' : 'restore',
+            record
+          )
+        );
+      else if (type === 'platform.logsDropped')
+        this._metric(() => metrics.logsDropped(record));
+    }
     // The context must be read before the report closes the span.
     const ctx = requestId ? this._spans.contextOf(requestId) : undefined;
     const inSpan = this._spans.take(type, record, timeMs);
@@ -245,6 +266,15 @@ export class OtelMapper {
       events: inSpan ? 0 : 1,
       ...(spanCtx ? { ctx: spanCtx } : {}),
     });
+  }
+
+  /** A metric that cannot be recorded never costs the event its span or log. */
+  private _metric(record: () => void): void {
+    try {
+      record();
+    } catch {
+      // The SDK's instruments do not throw; this guards a bug of ours.
+    }
   }
 
   /**

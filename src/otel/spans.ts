@@ -42,6 +42,7 @@ import {
   ATTR_RUNTIME_PRODUCED_BYTES,
   REPORT_METRIC_ATTRS,
 } from './semconv.js';
+import type { InvocationOutcome } from './metrics.js';
 import { parseTimeMs, toHrTime } from './time.js';
 import {
   type IdGenerator,
@@ -64,6 +65,8 @@ export interface SpanSettings {
   scope: InstrumentationScope;
   /** Where span and trace ids come from (default: the process's generator). */
   ids?: IdGenerator;
+  /** Each finished invocation, for the FaaS metrics (otel/metrics.ts). */
+  onInvocation?: (o: InvocationOutcome) => void;
 }
 
 interface Invocation {
@@ -177,8 +180,11 @@ export class SpanAssembler {
         // cold start.
         if (kind === 'restore' && this._invoked) return true;
         this._seenInvocation = false;
+        // An init re-run inside an invocation (after a reset) is that
+        // invocation's cold start, whatever the environment's init type.
         this._coldPending =
           kind === 'restore' ||
+          record.phase === 'invoke' ||
           (this._initType !== 'provisioned-concurrency' &&
             this._initType !== 'snap-start');
         return true;
@@ -269,6 +275,11 @@ export class SpanAssembler {
 
   private _finish(inv: Invocation, nowMs?: number): void {
     this._open.delete(inv.requestId);
+    this._s.onInvocation?.({
+      coldstart: inv.coldstart,
+      report: inv.report,
+      runtimeDone: inv.runtimeDone,
+    });
     const { resource, scope, functionName } = this._s;
     const status = str(inv.report?.status) ?? str(inv.runtimeDone?.status);
     const errorType =

@@ -129,6 +129,23 @@ export interface ProcessorStats {
   failedExports: number;
 }
 
+/**
+ * The records (log records or spans) of one signal whose fate is final, by
+ * outcome: what `otel.sdk.processor.*.processed` reports (README, Metrics).
+ * Counted once per record, when its fate is known: a batch put back after
+ * a transient failure is counted when it is finally sent or dropped.
+ */
+export interface SignalOutcomes {
+  /** Accepted by the receiver. */
+  sent: number;
+  /** Dropped as the oldest past the queue bounds (`queue_full`). */
+  queueFull: number;
+  /** Arrived after shutdown (`already_shutdown`). */
+  afterShutdown: number;
+  /** Refused for good, by reason: the HTTP status, or the error's code. */
+  refused: Map<string, number>;
+}
+
 interface Entry {
   batch: SerializedBatch;
   events: number;
@@ -211,6 +228,10 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     overflowRecords: 0,
     discardedEvents: 0,
     failedExports: 0,
+  };
+  readonly outcomes: Record<Signal, SignalOutcomes> = {
+    logs: { sent: 0, queueFull: 0, afterShutdown: 0, refused: new Map() },
+    traces: { sent: 0, queueFull: 0, afterShutdown: 0, refused: new Map() },
   };
   private readonly _queues: Record<Signal, SignalQueue> = {
     logs: new SignalQueue(),
@@ -303,6 +324,16 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     return this._inFlightEvents;
   }
 
+  /** Records of `signal` waiting: queued and in the open batch, not in flight. */
+  queuedRecords(signal: Signal): number {
+    return this._queues[signal].records + this._open[signal].items.length;
+  }
+
+  /** The queue's bound, in Telemetry API events, shared by both signals. */
+  get queueCapacity(): number {
+    return this._o.maxQueueEvents;
+  }
+
   /**
    * The longest an export took to be answered (ms, on the injected clock):
    * a success or a refusal by the receiver, retries within the exporter
@@ -376,6 +407,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   ): void {
     if (this._shutdown || this._o.exporters[signal] === undefined) {
       this.stats.discardedEvents += events;
+      if (this._shutdown) this.outcomes[signal].afterShutdown++;
       return;
     }
     const open = this._open[signal];
@@ -452,6 +484,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this._events -= events;
       this.stats.rejectedEvents += events;
       this.stats.rejectedRecords += items.length;
+      countRefused(this.outcomes[signal], 'serialization_failed', items.length);
       return;
     }
     this._queues[signal].push({
@@ -492,6 +525,8 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this._bytes -= e.bytes;
       this.stats.overflowEvents += e.events;
       this.stats.overflowRecords += e.batch.records;
+      this.outcomes[from === logs ? 'logs' : 'traces'].queueFull +=
+        e.batch.records;
       this._o.log.limited(
         'warn',
         'queue.overflow',
@@ -594,6 +629,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this._bytes -= bytes;
       this.stats.sentEvents += events;
       this.stats.sentRecords += records;
+      this.outcomes[signal].sent += records;
       this._pump(signal);
       return;
     }
@@ -603,6 +639,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
       this._bytes -= bytes;
       this.stats.rejectedEvents += events;
       this.stats.rejectedRecords += records;
+      countRefused(this.outcomes[signal], refusalType(result.error), records);
       this._o.log.limited(
         'error',
         `export.refused.${signal}.${reason}`,
@@ -655,7 +692,7 @@ const TRANSIENT_NETWORK_CODES = new Set([
  * errors, an answer larger than it reads (sent again, a 2xx would become a
  * duplicate).
  */
-function isTransient(error: unknown): boolean {
+export function isTransient(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown } | undefined;
   if (e === undefined) return true;
   if (typeof e.code === 'number') return RETRYABLE_STATUSES.has(e.code);
@@ -666,6 +703,21 @@ function isTransient(error: unknown): boolean {
     message.startsWith('Export failed with retryable status') ||
     message === 'Concurrent export limit reached'
   );
+}
+
+function countRefused(o: SignalOutcomes, type: string, records: number): void {
+  o.refused.set(type, (o.refused.get(type) ?? 0) + records);
+}
+
+/**
+ * `error.type` of a refusal: the HTTP status ("400"), else the error's
+ * code or class name; never its message (unbounded values).
+ */
+function refusalType(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown } | undefined;
+  if (typeof e?.code === 'number' || typeof e?.code === 'string')
+    return String(e.code);
+  return typeof e?.name === 'string' ? e.name : '_OTHER';
 }
 
 /** For the log: the HTTP status, or the error's code or name; never data. */

@@ -17,6 +17,12 @@ export interface PipelineStats {
   discardedEvents: number;
   /** Export requests that failed transiently (after the exporter's retries). */
   failedExports: number;
+  /**
+   * OTLP: the same drops in log records and spans, as the processor's
+   * `otel.sdk.processor.*.processed` metrics count them.
+   */
+  overflowRecords?: number;
+  rejectedRecords?: number;
 }
 
 export interface TelemetryPipeline {

@@ -108,7 +108,8 @@ describe('the function’s own OTEL_* settings', () => {
     expectCleanExit(await emu.shutdown());
 
     const paths = new Set(sink.requests.map((r) => r.path));
-    expect(paths).toEqual(new Set(['/v1/logs', '/v1/traces']));
+    // Metrics too, under the same header rules.
+    expect(paths).toEqual(new Set(['/v1/logs', '/v1/traces', '/v1/metrics']));
     for (const r of sink.requests) {
       expect(r.headers['x-ours']).toBe('1');
       expect(r.headers.authorization).toBeUndefined();
@@ -322,11 +323,12 @@ describe('DISPATCH_MIN_BATCH_SIZE across both signals', () => {
     const atFourth = sink.requests.filter(
       (r) => r.at >= inv4.startedAt && r.at < inv5.startedAt
     );
-    // Both signals left at the 4th INVOKE. (That flush also takes what
-    // arrives while it runs, in further requests: the first export of a
-    // process loads the exporters' code and takes tens of ms.)
+    // Both signals left at the 4th INVOKE, and the metrics with that
+    // flush. (That flush also takes what arrives while it runs, in further
+    // requests: the first export of a process loads the exporters' code
+    // and takes tens of ms.)
     expect(new Set(atFourth.map((r) => r.path))).toEqual(
-      new Set(['/v1/logs', '/v1/traces'])
+      new Set(['/v1/logs', '/v1/traces', '/v1/metrics'])
     );
     expect(before[4]).toBe(atFourth.length);
     // The 5th INVOKE found 8 or so: nothing more left before SHUTDOWN.

@@ -53,7 +53,7 @@ describe('OTLP over HTTP', () => {
         )
       ).toBe(true);
       expect(new Set(sink.requests.map((r) => r.path))).toEqual(
-        new Set(['/v1/logs', '/v1/traces'])
+        new Set(['/v1/logs', '/v1/traces', '/v1/metrics'])
       );
       const got = sink.otlp();
       const check = checkOtlp(emu, got);

@@ -100,6 +100,23 @@ const rows: Row[] = [
   [`${P}RETRY_MAX_MS`, (c) => c.retry.maxMs, 1_000, '5000', 5_000, '1e3'],
   [`${P}SHUTDOWN_WAIT_MS`, (c) => c.shutdownWaitMs, undefined, '0', 0, '5000'],
   [`${P}PLATFORM_LOGS`, (c) => c.logs.platform, true, 'false', false, 'nope'],
+  [`${P}METRICS`, (c) => c.metrics.enabled, true, 'off', false, 'some'],
+  [
+    `${P}METRICS_TEMPORALITY`,
+    (c) => c.metrics.temporality,
+    'delta',
+    'Cumulative',
+    'cumulative',
+    'lowmemory',
+  ],
+  [
+    'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+    (c) => c.metrics.temporality,
+    'delta',
+    'cumulative',
+    'cumulative',
+    'sometimes',
+  ],
   [
     `${P}MAX_LOG_CHARS`,
     (c) => c.logs.maxBodyChars,
