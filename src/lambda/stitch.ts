@@ -63,23 +63,26 @@ export class CutRecords {
   /** Reads one body, joining it to a held half when it continues it. */
   read(body: BodyBuffer): ParseResult {
     if (this._held !== undefined) return this._continue(body);
-    const result = this._reader.read(body);
+    const b = body.buf.subarray(0, body.size);
     const abandoned = this._abandoned;
     this._abandoned = undefined;
-    // A valid body is events, even when its first one has the envelope of
-    // a record given up on (lines of one millisecond share it): the pieces
-    // of a cut record come in the very next bodies, and they are not JSON.
-    if (result.ok) return result;
-    const b = body.buf.subarray(0, body.size);
     if (abandoned !== undefined) {
       const first = firstElement(b);
-      if (first > 0 && startsWith(b, first, abandoned, abandoned.length)) {
-        // More of a record given up on: counted already.
+      if (
+        first > 0 &&
+        startsWith(b, first, abandoned, abandoned.length) &&
+        !wholeElement(b, first)
+      ) {
+        // More of a record given up on (the reader may even take it: it
+        // parses elements only when read). Counted already. A whole event
+        // with the same envelope (lines of one millisecond share it) is
+        // not: it is read as events.
         this._abandoned = abandoned;
         return this._rest(b, first, true) ?? refusedRest();
       }
     }
-    return this._recover(b, result);
+    const result = this._reader.read(body);
+    return result.ok ? result : this._recover(b, result);
   }
 
   /** SHUTDOWN (or the listener closing): a held half will not be joined. */
@@ -187,6 +190,12 @@ function firstElement(b: Buffer): number {
 
 function startsWith(b: Buffer, at: number, prefix: Buffer, n: number): boolean {
   return b.length - at >= n && b.compare(prefix, 0, n, at, at + n) === 0;
+}
+
+/** Is the element at `first` a whole JSON value on its own? */
+function wholeElement(b: Buffer, first: number): boolean {
+  const end = valueEnd(b, first);
+  return end > first && isJson(b, first, end);
 }
 
 function isJson(b: Buffer, start: number, end: number): boolean {
