@@ -10,15 +10,19 @@ import { parseArgs } from 'node:util';
 import { checkOtlp } from './check-otlp.js';
 import type { LambdaEmulator } from './emulator.js';
 import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
-import { checkRaw, runScenario } from './scenario.js';
+import { runDemo } from './run-function.js';
+import { checkRaw } from './scenario.js';
 import { Sink } from './sink.js';
 
 const HELP = `usage: cli.mjs demo [--extension PATH] [--format otlp|raw] [--invocations N] [--verbose]
+                   [--function PATH[:export] [--event FILE]]
 
 Runs PATH (default dist/layer/extensions/lambda-telemetry-otel) under the
 local Lambda emulator: a cold start, invocations (TEXT and JSON logs, a
 failure, a timeout and its reset), a suppressed init, a logsDropped, a
-SnapStart restore, then SHUTDOWN. The extension exports to a local receiver.`;
+SnapStart restore, then SHUTDOWN. The extension exports to a local receiver.
+--function runs your handler (a file, or a folder with _HANDLER) under AWS's
+runtime interface client instead, --invocations times with --event's JSON.`;
 
 async function demo(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -31,6 +35,9 @@ async function demo(args: string[]): Promise<number> {
       invocations: { type: 'string', default: '5' },
       format: { type: 'string', default: 'otlp' },
       verbose: { type: 'boolean', default: false },
+      // Issue #14, real functions (run-function.ts).
+      function: { type: 'string' },
+      event: { type: 'string' },
     },
   });
   const extensionPath = resolve(values.extension);
@@ -48,20 +55,30 @@ async function demo(args: string[]): Promise<number> {
   const started = Date.now();
   let emu: LambdaEmulator;
   try {
-    emu = await runScenario({
-      extensionPath,
-      invocations: Number(values.invocations),
-      env: {
-        DISPATCH_POST_URI: url,
-        DISPATCH_FORMAT: values.format,
-        // The emulator delivers to 127.0.0.1 whatever sandbox.localdomain
-        // resolves to on this machine.
-        LAMBDA_TELEMETRY_OTEL_LISTENER_HOST: '127.0.0.1',
+    // Issue #14: the real runtime client where built (the user's function
+    // with --function), else the scripted runtime; runDemo says which.
+    emu = await runDemo(
+      {
+        ...(values.function !== undefined ? { function: values.function } : {}),
+        ...(values.event !== undefined ? { event: values.event } : {}),
+        invocations: Number(values.invocations),
       },
-      ...(values.verbose
-        ? { onOutput: (line: string) => console.log(`  [extension] ${line}`) }
-        : {}),
-    });
+      {
+        extensionPath,
+        invocations: Number(values.invocations),
+        env: {
+          DISPATCH_POST_URI: url,
+          DISPATCH_FORMAT: values.format,
+          // The emulator delivers to 127.0.0.1 whatever sandbox.localdomain
+          // resolves to on this machine.
+          LAMBDA_TELEMETRY_OTEL_LISTENER_HOST: '127.0.0.1',
+        },
+        ...(values.verbose
+          ? { onOutput: (line: string) => console.log(`  [extension] ${line}`) }
+          : {}),
+      },
+      (line) => console.log(line)
+    );
   } finally {
     await sink.close();
   }
