@@ -103,13 +103,18 @@ function expectEveryLineOnce(r: Run): void {
 }
 
 describe('the real Node.js runtime interface client under the emulator', () => {
-  it('is built on a Linux machine with cmake, make and g++ (as in CI)', () => {
-    if (!toolchain()) {
-      console.warn('no Linux toolchain here: aws-lambda-ric is not expected');
-      expect(rc.found || 'reason' in rc).toBe(true);
+  it('is built where CI requires it (REQUIRE_AWS_LAMBDA_RIC=1, .ci/run)', () => {
+    if (process.env.REQUIRE_AWS_LAMBDA_RIC === '1') {
+      expect(rc).toMatchObject({ found: true });
       return;
     }
-    expect(rc).toMatchObject({ found: true });
+    // Elsewhere (an npm ci on Node 20 leaves it out; no toolchain; not
+    // Linux) its absence is allowed, and said.
+    if (!rc.found)
+      console.warn(
+        `aws-lambda-ric not built (${rc.reason})${toolchain() ? '; a toolchain is here: see the README, "Your own function"' : ''}`
+      );
+    expect(rc.found || rc.reason.length > 0).toBe(true);
   });
 
   it('Text format: every log call arrives once, whole, with the client’s severity, time and request id', async () => {
