@@ -16,8 +16,9 @@ import {
   parseStatedSettings,
   type StatedSettings,
 } from './expect.js';
-import { checkRaw, runScenario } from './scenario.js';
 import { metricsTable } from './metrics-table.js';
+import { runDemo } from './run-function.js';
+import { checkRaw } from './scenario.js';
 import { type ReceivedRequest, Sink } from './sink.js';
 
 const DEFAULT_EXTENSION = 'dist/layer/extensions/lambda-telemetry-otel';
@@ -28,7 +29,8 @@ const USAGE = `usage: npm start -- [options]
 Runs the built layer's extension under the local Lambda emulator: a cold
 start, invocations (TEXT and JSON logs, a failure, a timeout and its
 reset), a suppressed init, a logsDropped, a SnapStart restore, then
-SHUTDOWN. The extension exports to a local receiver, which decodes what
+SHUTDOWN; the function is a real handler under AWS's runtime interface
+client (aws-lambda-ric) where it is built, else a scripted runtime. The extension exports to a local receiver, which decodes what
 arrives; PASS when everything your settings let through arrived and the
 extension left before every deadline.
 
@@ -40,6 +42,11 @@ options:
   --format otlp|raw   DISPATCH_FORMAT for this run (default: yours, else otlp)
   --invocations N     successful invocations in the first environment
                       (default 5, at most 1000)
+  --function PATH[:export]
+                      your handler (a file, or a folder with _HANDLER) under
+                      AWS's runtime interface client, instead of the demo's
+  --event FILE        the JSON event each invocation of --function gets
+                      (default {})
   --extension PATH    the extension executable (default ${DEFAULT_EXTENSION})
   --verbose           every line the extension writes (its warnings and
                       errors are always shown)
@@ -65,6 +72,10 @@ interface DemoOptions {
   endpoint: string | undefined;
   verbose: boolean;
   help: boolean;
+  /** --function: the user's handler, under the runtime client. */
+  function?: string | undefined;
+  /** --event: the JSON event file for --function. */
+  event?: string | undefined;
 }
 
 /** Strict parsing: unknown options, stray words and bad values are refused. */
@@ -124,7 +135,11 @@ function parseDemoArgs(args: string[]): DemoOptions {
       );
   }
   if (endpoint === '') endpoint = undefined;
+  if (values.event !== undefined && values.function === undefined)
+    throw new UsageError('--event goes with --function');
   return {
+    function: values.function,
+    event: values.event,
     extensionPath,
     invocations: Number(invocations),
     format: format as DemoOptions['format'],
@@ -158,6 +173,8 @@ function parse(args: string[]) {
       endpoint: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      function: { type: 'string' },
+      event: { type: 'string' },
     },
   });
 }
@@ -236,14 +253,24 @@ async function demo(opts: DemoOptions): Promise<number> {
   const started = Date.now();
   let emu: LambdaEmulator;
   try {
-    emu = await runScenario({
-      extensionPath: opts.extensionPath,
-      invocations: opts.invocations,
-      env,
-      onOutput: extensionOutput(opts.verbose, (s) => {
-        stated ??= s;
-      }),
-    });
+    // The real runtime client where built (the user's function with
+    // --function), else the scripted runtime; runDemo says which.
+    emu = await runDemo(
+      {
+        ...(opts.function !== undefined ? { function: opts.function } : {}),
+        ...(opts.event !== undefined ? { event: opts.event } : {}),
+        invocations: opts.invocations,
+      },
+      {
+        extensionPath: opts.extensionPath,
+        invocations: opts.invocations,
+        env,
+        onOutput: extensionOutput(opts.verbose, (s) => {
+          stated ??= s;
+        }),
+      },
+      (line) => console.log(line)
+    );
   } finally {
     await sink.close();
   }

@@ -1,15 +1,48 @@
 /**
  * A local Lambda execution environment for one extension executable: it
  * launches the executable with the Lambda environment, plays the runtime
- * (platform events, function log lines, INVOKE / SHUTDOWN), freezes the
- * process between invocations as Lambda does, and measures the extension
- * from timestamps: init time, per-invocation overhead, exit by the deadline.
+ * (platform events, function log lines, INVOKE / SHUTDOWN) from a script or
+ * runs a real function under AWS's runtime interface client (`function`,
+ * function-process.ts), freezes the processes between invocations as Lambda
+ * does, and measures the extension from timestamps: init time,
+ * per-invocation overhead, exit by the deadline.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import { type EmulatedEvent, TelemetryDelivery } from './delivery.js';
-import { type ExtensionState, RuntimeApi } from './runtime-api.js';
+import {
+  type FunctionRecord,
+  FunctionProcess,
+  peakMemoryMb,
+} from './function-process.js';
+import {
+  type ExtensionState,
+  type RuntimeResult,
+  RuntimeApi,
+} from './runtime-api.js';
+
+/** A real function: the runtime interface client and the user's handler. */
+export interface FunctionOptions {
+  /** The runtime client's entry (runtime-client.ts finds aws-lambda-ric). */
+  runtimeClient: string;
+  /** Lambda's `_HANDLER`: `file.export`, relative to taskRoot. */
+  handler: string;
+  /** The function's folder (Lambda's /var/task). */
+  taskRoot: string;
+  /** `AWS_LAMBDA_LOG_FORMAT`; default Text. */
+  logFormat?: 'Text' | 'JSON';
+  /** `AWS_LAMBDA_LOG_LEVEL` (JSON format only, as Lambda applies it). */
+  logLevel?: string;
+  /** The function's timeout (ms; default 3,000, Lambda's). */
+  timeoutMs?: number;
+  /** The function's own environment variables. */
+  env?: Record<string, string>;
+  /** The Node that runs the runtime client (default this one). */
+  nodePath?: string;
+  /** A note on the function process (a broken log stream...). */
+  onNote?: (note: string) => void;
+}
 
 export interface EmulatorOptions {
   /** The executable, as it would sit in /opt/extensions. */
@@ -47,6 +80,14 @@ export interface EmulatorOptions {
   failSubscribe?: boolean;
   /** Each line the extension writes (stdout and stderr). */
   onOutput?: (line: string) => void;
+  /**
+   * Run a real function under the runtime interface client instead of
+   * playing the runtime from a script: its log calls, response, errors,
+   * exit and timing make the `function` records and the platform events.
+   */
+  function?: FunctionOptions;
+  /** Each `function` record the real function produced. */
+  onFunctionRecord?: (r: FunctionRecord) => void;
 }
 
 export interface LaunchRecord {
@@ -73,6 +114,12 @@ export interface LaunchRecord {
   /** Exited by itself before the SHUTDOWN deadline. */
   exitedBeforeDeadline?: boolean;
   killed?: boolean;
+  /** A real function: its process, and how its init ended. */
+  functionPid?: number;
+  functionInitStatus?: string;
+  functionInitErrorType?: string;
+  /** `AWS_LAMBDA_LOG_FORMAT` of this environment's function. */
+  logFormat?: 'Text' | 'JSON';
 }
 
 export interface InvocationRecord {
@@ -126,7 +173,8 @@ export interface LogLine {
 
 /** A log record as the README's mapping tables say it arrives. */
 export interface ExpectedLog {
-  body: unknown;
+  /** Left out: any body (a line whose reading the check does not model). */
+  body?: unknown;
   severityText?: string;
   severityNumber?: number;
   /** Epoch ms the record carries (the line's own time). */
@@ -146,6 +194,8 @@ export interface InvocationSpec {
   traced?: boolean;
   /** Extra report metrics (initDurationMs, restoreDurationMs...). */
   reportMetrics?: Record<string, number>;
+  /** A real function's event (JSON text; default `{}`). */
+  event?: string;
   /**
    * Holds this invocation's `platform.report` until the next SHUTDOWN and
    * emits it this long (ms) after SHUTDOWN is sent: a report Lambda is late
@@ -194,6 +244,14 @@ export class LambdaEmulator {
   private _restoreDurationMs: number | undefined;
   /** Reports held for the next SHUTDOWN (`reportAfterShutdownMs`). */
   private _lateReports: { emit: () => void; afterMs: number }[] = [];
+  /** The real function's process in this environment. */
+  private _fn: FunctionProcess | undefined;
+  private _runtimeInitError: string | undefined;
+  private _runtimeResult: RuntimeResult | undefined;
+  /** The request id the real function is working on. */
+  private _inFlight: string | undefined;
+  /** Function records written before any subscription (Lambda keeps them). */
+  private _early: EmulatedEvent[] = [];
   private readonly _o: Required<
     Pick<
       EmulatorOptions,
@@ -236,7 +294,18 @@ export class LambdaEmulator {
       executables: () => [basename(this._o.extensionPath)],
       onRegister: (ext) => this._onRegister(ext),
       onSubscribe: (ext) => this._onSubscribe(ext),
+      onRuntimeInitError: (type) => {
+        this._runtimeInitError = type;
+      },
+      onRuntimeResult: (r) => {
+        this._runtimeResult = r;
+      },
     });
+    if (this._o.function && this._o.managedInstances) {
+      throw new Error(
+        'a real function runs one invocation at a time: not on Managed Instances'
+      );
+    }
   }
 
   get functionArn(): string {
@@ -275,6 +344,8 @@ export class LambdaEmulator {
       initializationType?: string;
       phase?: 'init' | 'invoke';
       restore?: boolean;
+      /** A real function's log format in this environment. */
+      logFormat?: 'Text' | 'JSON';
     } = {}
   ): Promise<LaunchRecord> {
     this.api.reset();
@@ -326,13 +397,23 @@ export class LambdaEmulator {
       });
     });
     this._pipeOutput(child);
+    const fnOpts = this._o.function;
+    if (fnOpts) this._spawnFunction(fnOpts, record, env, opts.logFormat);
 
-    // Init ends when the extension parks in /next (or dies, or runs out of time).
+    // Init ends when the extension parks in /next (or dies, or runs out of
+    // time), and a real runtime has called /next too (or failed its init).
     const until = record.spawnedAt + this._o.initTimeoutMs;
+    const runtimeReady = (): boolean =>
+      !this._fn ||
+      this.api.runtimeWaiting ||
+      this._runtimeInitError !== undefined ||
+      !this._fn.running;
     while (
       Date.now() < until &&
-      record.exitedAt === undefined &&
-      !this.api.allWaiting()
+      !(
+        (record.exitedAt !== undefined || this.api.allWaiting()) &&
+        runtimeReady()
+      )
     ) {
       await sleep(2);
     }
@@ -342,9 +423,27 @@ export class LambdaEmulator {
       record.firstNextAt = ext.nextCalls[0];
       record.initMs = record.firstNextAt - record.spawnedAt;
     }
-    // The runtime's own init runs in parallel; the phase ends with the later.
-    const runtimeDone = record.spawnedAt + (this._o.runtimeInitMs ?? 100);
-    if (runtimeDone > Date.now()) await sleep(runtimeDone - Date.now());
+    if (this._fn) {
+      record.functionInitStatus = this.api.runtimeWaiting
+        ? 'success'
+        : runtimeReady()
+          ? 'error'
+          : 'timeout';
+      const type =
+        this._runtimeInitError ??
+        (record.functionInitStatus === 'timeout'
+          ? 'Sandbox.Timedout'
+          : this._fn.running
+            ? undefined
+            : 'Runtime.ExitError');
+      if (record.functionInitStatus !== 'success' && type)
+        record.functionInitErrorType = type;
+    } else {
+      // The scripted runtime's own init runs in parallel; the phase ends
+      // with the later.
+      const runtimeDone = record.spawnedAt + (this._o.runtimeInitMs ?? 100);
+      if (runtimeDone > Date.now()) await sleep(runtimeDone - Date.now());
+    }
     this.api.initDone = true;
     let done = Date.now();
     if (opts.restore) {
@@ -408,6 +507,9 @@ export class LambdaEmulator {
     phase: string
   ): void {
     const durationMs = end - start;
+    const status = this._launch?.functionInitStatus ?? 'success';
+    const errorType = this._launch?.functionInitErrorType;
+    const outcome = { status, ...(errorType ? { errorType } : {}) };
     this.emit(
       'platform.initStart',
       {
@@ -423,12 +525,12 @@ export class LambdaEmulator {
     );
     this.emit(
       'platform.initRuntimeDone',
-      { initializationType, phase, status: 'success', spans: [] },
+      { initializationType, phase, ...outcome, spans: [] },
       end
     );
     this.emit(
       'platform.initReport',
-      { initializationType, phase, status: 'success', metrics: { durationMs } },
+      { initializationType, phase, ...outcome, metrics: { durationMs } },
       end
     );
   }
@@ -441,12 +543,14 @@ export class LambdaEmulator {
     for (const d of this._currentDeliveries()) d.setThawed(false);
     await Promise.all(this._currentDeliveries().map((d) => d.idle()));
     if (this._o.freezeProcess && this.running) this._child?.kill('SIGSTOP');
+    if (this._o.freezeProcess) this._fn?.signal('SIGSTOP');
   }
 
   thaw(): void {
     if (!this._frozen) return;
     this._frozen = false;
     if (this._o.freezeProcess && this.running) this._child?.kill('SIGCONT');
+    if (this._o.freezeProcess) this._fn?.signal('SIGCONT');
     for (const d of this._currentDeliveries()) d.setThawed(true);
   }
 
@@ -454,8 +558,7 @@ export class LambdaEmulator {
   async invoke(spec: InvocationSpec = {}): Promise<InvocationRecord> {
     const requestId = spec.requestId ?? randomUUID();
     const handlerMs = spec.handlerMs ?? 20;
-    const status = spec.status ?? 'success';
-    const timeoutMs = spec.timeoutMs ?? 3_000;
+    const timeoutMs = spec.timeoutMs ?? this._o.function?.timeoutMs ?? 3_000;
     this.thaw();
     const startedAt = Date.now();
     // Every /next so far belongs to earlier invocations (counted, not
@@ -492,58 +595,108 @@ export class LambdaEmulator {
       });
     }
 
-    // The handler: its log lines over its run time.
-    const runFor = status === 'timeout' ? timeoutMs : handlerMs;
-    const lines = [...(spec.lines ?? [])].sort(
-      (a, b) => (a.atMs ?? 0) - (b.atMs ?? 0)
-    );
-    for (const line of lines) {
-      const at = startedAt + Math.min(line.atMs ?? 0, runFor);
-      if (at > Date.now()) await sleep(at - Date.now());
-      this.emit('function', this._functionRecord(line, requestId));
-      this.functionLines.push({ requestId, line });
-    }
-    const end = startedAt + runFor;
-    if (end > Date.now()) await sleep(end - Date.now());
-    const runtimeDoneAt = Date.now();
-    const durationMs = runtimeDoneAt - startedAt;
-    const errorType =
-      spec.errorType ??
-      (status === 'timeout'
-        ? 'Sandbox.Timedout'
-        : status === 'success'
-          ? undefined
-          : 'Error');
-    const spanStart = iso(startedAt);
-    if (!this._o.managedInstances) {
+    let status: string;
+    let errorType: string | undefined;
+    let runtimeDoneAt: number;
+    if (this._o.function) {
+      // A real function: what its process did decides the outcome.
+      const real = await this._runFunction(
+        requestId,
+        deadlineMs,
+        trace?.value,
+        spec.event ?? '{}'
+      );
+      ({ status, errorType, runtimeDoneAt } = real);
       this.emit(
         'platform.runtimeDone',
         {
           requestId,
           status,
           ...(errorType ? { errorType } : {}),
-          metrics: { durationMs, producedBytes: 42 },
-          spans: [
-            {
-              name: 'responseLatency',
-              start: spanStart,
-              durationMs: Math.max(0, durationMs - 1),
-            },
-            {
-              name: 'responseDuration',
-              start: iso(runtimeDoneAt - 1),
-              durationMs: 0.5,
-            },
-            {
-              name: 'runtimeOverhead',
-              start: iso(runtimeDoneAt - 0.5),
-              durationMs: 0.4,
-            },
-          ],
+          metrics: {
+            durationMs: runtimeDoneAt - startedAt,
+            ...(real.result
+              ? { producedBytes: Buffer.byteLength(real.result.body) }
+              : {}),
+          },
+          spans: real.result
+            ? [
+                {
+                  name: 'responseLatency',
+                  start: iso(startedAt),
+                  durationMs: real.result.startedAt - startedAt,
+                },
+                {
+                  name: 'responseDuration',
+                  start: iso(real.result.startedAt),
+                  durationMs: real.result.endedAt - real.result.startedAt,
+                },
+                {
+                  name: 'runtimeOverhead',
+                  start: iso(real.result.endedAt),
+                  durationMs: Math.max(0, runtimeDoneAt - real.result.endedAt),
+                },
+              ]
+            : [],
           ...(tracing ? { tracing } : {}),
         },
         runtimeDoneAt
       );
+    } else {
+      status = spec.status ?? 'success';
+      // The handler: its log lines over its run time.
+      const runFor = status === 'timeout' ? timeoutMs : handlerMs;
+      const lines = [...(spec.lines ?? [])].sort(
+        (a, b) => (a.atMs ?? 0) - (b.atMs ?? 0)
+      );
+      for (const line of lines) {
+        const at = startedAt + Math.min(line.atMs ?? 0, runFor);
+        if (at > Date.now()) await sleep(at - Date.now());
+        this.emit('function', this._functionRecord(line, requestId));
+        this.functionLines.push({ requestId, line });
+      }
+      const end = startedAt + runFor;
+      if (end > Date.now()) await sleep(end - Date.now());
+      runtimeDoneAt = Date.now();
+      const durationMs = runtimeDoneAt - startedAt;
+      errorType =
+        spec.errorType ??
+        (status === 'timeout'
+          ? 'Sandbox.Timedout'
+          : status === 'success'
+            ? undefined
+            : 'Error');
+      const spanStart = iso(startedAt);
+      if (!this._o.managedInstances) {
+        this.emit(
+          'platform.runtimeDone',
+          {
+            requestId,
+            status,
+            ...(errorType ? { errorType } : {}),
+            metrics: { durationMs, producedBytes: 42 },
+            spans: [
+              {
+                name: 'responseLatency',
+                start: spanStart,
+                durationMs: Math.max(0, durationMs - 1),
+              },
+              {
+                name: 'responseDuration',
+                start: iso(runtimeDoneAt - 1),
+                durationMs: 0.5,
+              },
+              {
+                name: 'runtimeOverhead',
+                start: iso(runtimeDoneAt - 0.5),
+                durationMs: 0.4,
+              },
+            ],
+            ...(tracing ? { tracing } : {}),
+          },
+          runtimeDoneAt
+        );
+      }
     }
     const inv: InvocationRecord = {
       requestId,
@@ -582,10 +735,9 @@ export class LambdaEmulator {
       durationMs: reportAt - startedAt,
       billedDurationMs: Math.ceil(reportAt - startedAt),
       memorySizeMB: this._o.memoryMb,
-      maxMemoryUsedMB: Math.min(
-        this._o.memoryMb,
-        60 + (this.invocations.length % 7)
-      ),
+      maxMemoryUsedMB: this._o.function
+        ? this._measuredMemoryMb()
+        : Math.min(this._o.memoryMb, 60 + (this.invocations.length % 7)),
       ...spec.reportMetrics,
     };
     if (this._initDurationMs !== undefined) {
@@ -624,6 +776,14 @@ export class LambdaEmulator {
       );
       return inv;
     }
+    if (this._o.function && !this._fn?.running) {
+      // The function process is gone (it exited, or its init failed):
+      // Lambda resets the environment, and the next invocation inits anew.
+      await this.shutdown('failure', () =>
+        this.emit('platform.report', report, reportAt)
+      );
+      return inv;
+    }
     if (spec.reportAfterShutdownMs !== undefined) {
       this._lateReports.push({
         emit: () => this.emit('platform.report', report, reportAt),
@@ -650,7 +810,17 @@ export class LambdaEmulator {
     const shutdownStart = Date.now();
     launch.shutdownAt = shutdownStart;
     // The runtime gets SIGTERM and its share first (lambda-apis.md §1.6).
-    await sleep(Math.min(this._o.runtimeShutdownMs, 50));
+    const fn = this._fn;
+    if (fn) {
+      fn.signal('SIGTERM');
+      await Promise.race([
+        fn.exited,
+        sleep(Math.min(this._o.runtimeShutdownMs, 50)),
+      ]);
+      await fn.kill();
+    } else {
+      await sleep(Math.min(this._o.runtimeShutdownMs, 50));
+    }
     const deadlineMs = shutdownStart + this._o.shutdownBudgetMs;
     launch.shutdownReason = reason;
     launch.shutdownDeadlineMs = deadlineMs;
@@ -694,6 +864,7 @@ export class LambdaEmulator {
   }
 
   async close(): Promise<void> {
+    await this._fn?.kill();
     if (this.running) {
       this._child?.kill('SIGCONT');
       this._child?.kill('SIGKILL');
@@ -701,6 +872,185 @@ export class LambdaEmulator {
     }
     for (const d of this.deliveries) d.stop();
     await this.api.close();
+  }
+
+  /** Starts the real function's process for this environment. */
+  private _spawnFunction(
+    fn: FunctionOptions,
+    record: LaunchRecord,
+    lambdaEnv: Record<string, string | undefined>,
+    logFormat = fn.logFormat ?? 'Text'
+  ): void {
+    this._runtimeInitError = undefined;
+    this._runtimeResult = undefined;
+    record.logFormat = logFormat;
+    const env: Record<string, string> = {};
+    // The runtime gets the Lambda variables, not the extension's settings.
+    for (const [k, v] of Object.entries({
+      ...(this._o.baseEnv ?? process.env),
+      ...fn.env,
+    })) {
+      if (v !== undefined && !(this._o.env && k in this._o.env)) env[k] = v;
+    }
+    for (const k of Object.keys(lambdaEnv)) {
+      const v = lambdaEnv[k];
+      if (k.startsWith('AWS_') || k === 'TZ') {
+        if (v !== undefined) env[k] = v;
+      }
+    }
+    Object.assign(env, {
+      _HANDLER: fn.handler,
+      LAMBDA_TASK_ROOT: fn.taskRoot,
+      AWS_LAMBDA_LOG_FORMAT: logFormat,
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${this._o.functionName}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `emulator/[${this._o.functionVersion}]${randomBytes(16).toString('hex')}`,
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      LAMBDA_RUNTIME_DIR: fn.taskRoot,
+      LANG: 'en_US.UTF-8',
+    });
+    // Lambda applies the application log level only with the JSON format.
+    if (fn.logLevel && logFormat === 'JSON')
+      env.AWS_LAMBDA_LOG_LEVEL = fn.logLevel;
+    else delete env.AWS_LAMBDA_LOG_LEVEL;
+    this._fn = new FunctionProcess({
+      runtimeClient: fn.runtimeClient,
+      handler: fn.handler,
+      taskRoot: fn.taskRoot,
+      ...(fn.nodePath ? { nodePath: fn.nodePath } : {}),
+      env,
+      logFormat,
+      onRecord: (r) => this._onFunctionRecord(r),
+      ...(fn.onNote ? { onNote: fn.onNote } : {}),
+    });
+    if (this._fn.pid !== undefined) record.functionPid = this._fn.pid;
+  }
+
+  /** Hands the invocation to the runtime and waits for what it does. */
+  private async _runFunction(
+    requestId: string,
+    deadlineMs: number,
+    traceHeader: string | undefined,
+    event: string
+  ): Promise<{
+    status: string;
+    errorType?: string;
+    runtimeDoneAt: number;
+    result?: RuntimeResult;
+  }> {
+    const fn = this._fn;
+    const initError = this._launch?.functionInitErrorType;
+    if (!fn?.running || !this.api.runtimeWaiting) {
+      // Init failed (or the process died): the invocation fails with it.
+      return {
+        status: 'error',
+        errorType: initError ?? 'Runtime.ExitError',
+        runtimeDoneAt: Date.now(),
+      };
+    }
+    this._runtimeResult = undefined;
+    this._inFlight = requestId;
+    try {
+      return await this._awaitFunction(
+        fn,
+        requestId,
+        deadlineMs,
+        traceHeader,
+        event
+      );
+    } finally {
+      this._inFlight = undefined;
+    }
+  }
+
+  private async _awaitFunction(
+    fn: FunctionProcess,
+    requestId: string,
+    deadlineMs: number,
+    traceHeader: string | undefined,
+    event: string
+  ): Promise<{
+    status: string;
+    errorType?: string;
+    runtimeDoneAt: number;
+    result?: RuntimeResult;
+  }> {
+    const nextBefore = this.api.runtimeNextCalls.length;
+    this.api.invokeRuntime({
+      requestId,
+      deadlineMs,
+      invokedFunctionArn: this.functionArn,
+      ...(traceHeader ? { traceHeader } : {}),
+      body: event,
+    });
+    const answered = (): RuntimeResult | undefined =>
+      this._runtimeResult?.requestId === requestId
+        ? this._runtimeResult
+        : undefined;
+    while (!answered() && fn.running && Date.now() < deadlineMs) await sleep(1);
+    const result = answered();
+    if (!result) {
+      if (!fn.running) {
+        await fn.exited;
+        return {
+          status: 'error',
+          errorType: 'Runtime.ExitError',
+          runtimeDoneAt: Date.now(),
+        };
+      }
+      // The deadline: Lambda stops the function (and resets the
+      // environment, which invoke() does on `timeout`).
+      await fn.kill();
+      return {
+        status: 'timeout',
+        errorType: 'Sandbox.Timedout',
+        runtimeDoneAt: Date.now(),
+      };
+    }
+    // runtimeDone comes when the runtime is back in /next: its overhead
+    // after the response (bounded by the deadline).
+    while (
+      this.api.runtimeNextCalls.length === nextBefore &&
+      fn.running &&
+      Date.now() < deadlineMs
+    )
+      await sleep(1);
+    const nextAt = this.api.runtimeNextCalls[nextBefore] ?? Date.now();
+    return {
+      status: result.kind === 'response' ? 'success' : 'error',
+      ...(result.errorType ? { errorType: result.errorType } : {}),
+      runtimeDoneAt: nextAt,
+      result,
+    };
+  }
+
+  /** Peak memory of the environment's processes (function and extension). */
+  private _measuredMemoryMb(): number {
+    const fn = peakMemoryMb(this._fn?.pid) ?? 0;
+    const ext = peakMemoryMb(this._child?.pid) ?? 0;
+    return Math.ceil(fn + ext);
+  }
+
+  private _onFunctionRecord(r: FunctionRecord): void {
+    this._o.onFunctionRecord?.(r);
+    const event: EmulatedEvent = {
+      time: iso(r.timeMs),
+      type: 'function',
+      record: r.record,
+    };
+    const deliveries = this._currentDeliveries();
+    if (deliveries.length === 0) this._early.push(event);
+    for (const d of deliveries) d.emit(event);
+    this.functionLines.push({
+      // A line without an id of its own (stdout, stderr) belongs to the
+      // invocation running when it was written.
+      requestId: r.requestId ?? this._inFlight ?? '',
+      line: {
+        format: 'record',
+        message: '',
+        record: () => r.record,
+        expect: expectedFromRuntime(r),
+      },
+    });
   }
 
   private _functionRecord(line: LogLine, requestId: string): unknown {
@@ -767,6 +1117,8 @@ export class LambdaEmulator {
       type: 'platform.telemetrySubscription',
       record: { name: ext.name, state: 'Subscribed', types: sub.types },
     });
+    // What the function wrote before the subscription (an early init).
+    for (const e of this._early.splice(0)) delivery.emit(e);
   }
 
   private _pipeOutput(child: ChildProcess): void {
@@ -790,4 +1142,39 @@ export class LambdaEmulator {
       });
     }
   }
+}
+
+/**
+ * What a receiver must see for a record the runtime client wrote, from the
+ * frame alone (README, "Log records"): a text frame's message after the
+ * `time\trequestId\tLEVEL\t` prefix, a JSON frame's `message`; the level
+ * the frame header gives; the frame's own time. A stdout or stderr line is
+ * a plain line, or a JSON object the README's key tables read; only its
+ * arrival is checked there.
+ */
+export function expectedFromRuntime(r: FunctionRecord): ExpectedLog {
+  if (r.frame) {
+    const timeMs = Number(r.frame.timeUs / 1000n);
+    const level = r.level ? { severityText: r.level } : {};
+    if (typeof r.record === 'string') {
+      const parts = r.record.split('\t');
+      if (parts.length >= 4)
+        return {
+          body: parts.slice(3).join('\t').replace(/\n$/, ''),
+          ...level,
+          timeMs,
+        };
+      return { body: r.record.replace(/\n$/, ''), ...level };
+    }
+    return 'message' in r.record
+      ? { body: r.record.message, ...level, timeMs }
+      : { ...level, timeMs };
+  }
+  if (typeof r.record === 'string') {
+    const line = r.record.replace(/\n$/, '');
+    // A line shaped like a runtime's (tabs, a bracketed level) is read as
+    // one; only a plain line's body is certain.
+    return /\t|^\[[A-Z]+\]/.test(line) ? {} : { body: line };
+  }
+  return {};
 }

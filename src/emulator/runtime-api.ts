@@ -1,5 +1,6 @@
 /**
- * The Extensions API and Telemetry API as Lambda serves them, on loopback:
+ * The Extensions API, the Telemetry API and the Runtime API (for a real
+ * runtime client, function-process.ts) as Lambda serves them, on loopback:
  * the status codes, headers and checks of lambda-apis.md §1-2. Part of the
  * product (the demo and the tests run the real layer against it), and it
  * imports nothing from the extension: it only speaks HTTP.
@@ -79,7 +80,37 @@ export interface RuntimeApiOptions {
   onRegister?: (ext: ExtensionState) => void;
   onSubscribe?: (ext: ExtensionState) => void;
   onNext?: (ext: ExtensionState) => void;
+  /** The runtime posted to /runtime/init/error. */
+  onRuntimeInitError?: (errorType: string, body: string) => void;
+  /** The runtime answered the current invocation. */
+  onRuntimeResult?: (result: RuntimeResult) => void;
+  /** The runtime called /runtime/invocation/next. */
+  onRuntimeNext?: () => void;
 }
+
+/** What Lambda hands the runtime with each invocation. */
+export interface RuntimeInvocation {
+  requestId: string;
+  deadlineMs: number;
+  invokedFunctionArn: string;
+  /** The X-Amzn-Trace-Id value, when traced. */
+  traceHeader?: string;
+  /** The event, as JSON text. */
+  body: string;
+}
+
+export interface RuntimeResult {
+  requestId: string;
+  kind: 'response' | 'error';
+  /** Lambda-Runtime-Function-Error-Type, for errors. */
+  errorType?: string;
+  body: string;
+  /** When the request began to arrive, and when it had all arrived. */
+  startedAt: number;
+  endedAt: number;
+}
+
+const RUNTIME = '/2018-06-01/runtime';
 
 /** Error responses carry {errorType, errorMessage} (lambda-apis.md §1.5). */
 function fail(
@@ -101,6 +132,13 @@ export class RuntimeApi {
   initDone = false;
   /** Fault injection: the next /event/next call gets this status (once). */
   failNextWith: number | undefined;
+  /** Times of each runtime /invocation/next call. */
+  readonly runtimeNextCalls: number[] = [];
+  /** The runtime's parked /next, if it is waiting. */
+  private _runtimePending: ServerResponse | undefined;
+  private _runtimeQueued: RuntimeInvocation | undefined;
+  /** The invocation the runtime holds: only its id may be answered. */
+  private _runtimeCurrent: string | undefined;
   private _server: Server | undefined;
   private _address = '';
 
@@ -113,6 +151,8 @@ export class RuntimeApi {
 
   async start(): Promise<string> {
     const server = createServer((req, res) => {
+      const startedAt = Date.now();
+      this._requestStarted.set(req, startedAt);
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -132,7 +172,10 @@ export class RuntimeApi {
     return this._address;
   }
 
+  private readonly _requestStarted = new WeakMap<IncomingMessage, number>();
+
   async close(): Promise<void> {
+    this._runtimePending?.destroy();
     for (const ext of this.extensions.values()) ext.pending?.res.destroy();
     const server = this._server;
     if (!server) return;
@@ -147,6 +190,45 @@ export class RuntimeApi {
     for (const ext of this.extensions.values()) ext.pending?.res.destroy();
     this.extensions.clear();
     this.initDone = false;
+    this.resetRuntime();
+  }
+
+  /** Forgets the runtime (its process is gone; a new one will come). */
+  resetRuntime(): void {
+    this._runtimePending?.destroy();
+    this._runtimePending = undefined;
+    this._runtimeQueued = undefined;
+    this._runtimeCurrent = undefined;
+  }
+
+  /** The runtime is parked in /runtime/invocation/next. */
+  get runtimeWaiting(): boolean {
+    return this._runtimePending !== undefined;
+  }
+
+  /** Hands an invocation to the runtime (now, or at its next /next). */
+  invokeRuntime(inv: RuntimeInvocation): void {
+    this._runtimeQueued = inv;
+    this._deliverRuntime();
+  }
+
+  private _deliverRuntime(): void {
+    const res = this._runtimePending;
+    const inv = this._runtimeQueued;
+    if (!res || !inv) return;
+    this._runtimePending = undefined;
+    this._runtimeQueued = undefined;
+    this._runtimeCurrent = inv.requestId;
+    // The headers the runtime interface clients require (request id,
+    // deadline, ARN) and the trace header when the invocation is traced.
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'lambda-runtime-aws-request-id': inv.requestId,
+      'lambda-runtime-deadline-ms': String(inv.deadlineMs),
+      'lambda-runtime-invoked-function-arn': inv.invokedFunctionArn,
+    };
+    if (inv.traceHeader) headers['lambda-runtime-trace-id'] = inv.traceHeader;
+    res.writeHead(200, headers).end(inv.body);
   }
 
   /** Every registered extension is parked in /next. */
@@ -185,7 +267,7 @@ export class RuntimeApi {
     res: ServerResponse,
     body: string
   ): void {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'POST' && path === '/2020-01-01/extension/register') {
       this._register(req, res, body);
     } else if (
@@ -206,9 +288,83 @@ export class RuntimeApi {
       );
     } else if (req.method === 'PUT' && path === '/2022-07-01/telemetry') {
       this._subscribe(req, res, body);
+    } else if (path.startsWith(`${RUNTIME}/`)) {
+      this._runtime(req, res, path.slice(RUNTIME.length), body);
     } else {
       fail(res, 404, 'NotFound', `no route for ${req.method} ${path}`);
     }
+  }
+
+  /** The Runtime API (lambda-apis.md, Runtime API), for a real runtime client. */
+  private _runtime(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: string
+  ): void {
+    if (req.method === 'GET' && path === '/invocation/next') {
+      if (this._runtimePending) {
+        fail(res, 400, 'InvalidStateTransition', 'already waiting for /next');
+        return;
+      }
+      this.runtimeNextCalls.push(Date.now());
+      // A /next ends the invocation the runtime held, answered or not.
+      this._runtimeCurrent = undefined;
+      this._runtimePending = res;
+      res.on('close', () => {
+        if (this._runtimePending === res) this._runtimePending = undefined;
+      });
+      this._opts.onRuntimeNext?.();
+      this._deliverRuntime();
+      return;
+    }
+    if (req.method === 'POST' && path === '/init/error') {
+      if (this._runtimeCurrent !== undefined || this.runtimeNextCalls.length) {
+        fail(res, 403, 'InvalidStateTransition', 'init is over');
+        return;
+      }
+      const type = validErrorType(
+        header(req, 'lambda-runtime-function-error-type')
+      );
+      res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end('{"status":"OK"}');
+      this._opts.onRuntimeInitError?.(type, body);
+      return;
+    }
+    const m = /^\/invocation\/([^/]+)\/(response|error)$/.exec(path);
+    if (req.method === 'POST' && m) {
+      const requestId = decodeURIComponent(m[1] as string);
+      if (requestId !== this._runtimeCurrent) {
+        fail(
+          res,
+          400,
+          'InvalidRequestID',
+          `${requestId} is not the invocation in progress`
+        );
+        return;
+      }
+      // One answer per invocation, as Lambda accepts.
+      this._runtimeCurrent = undefined;
+      const kind = m[2] as 'response' | 'error';
+      const errorType =
+        kind === 'error'
+          ? validErrorType(header(req, 'lambda-runtime-function-error-type'))
+          : undefined;
+      res
+        .writeHead(202, { 'content-type': 'application/json' })
+        .end('{"status":"OK"}');
+      this._opts.onRuntimeResult?.({
+        requestId,
+        kind,
+        ...(errorType !== undefined ? { errorType } : {}),
+        body,
+        startedAt: this._requestStarted.get(req) ?? Date.now(),
+        endedAt: Date.now(),
+      });
+      return;
+    }
+    fail(res, 404, 'NotFound', `no route for ${req.method} ${path}`);
   }
 
   private _register(
@@ -539,6 +695,21 @@ export class RuntimeApi {
     res.writeHead(200, { 'content-type': 'application/json' }).end('"OK"');
     this._opts.onSubscribe?.(ext);
   }
+}
+
+/**
+ * The error type Lambda reports for a runtime's error: the
+ * Lambda-Runtime-Function-Error-Type header when it names a `Runtime.` or
+ * `Function.` error, else `Function.Unknown` / `Runtime.Unknown` (the rule
+ * of Lambda's RAPID, as the runtime interface emulator carries it). The
+ * Node client's native error call sends no such header, so a thrown error
+ * is `Runtime.Unknown` there, its own type only in the error body.
+ */
+export function validErrorType(header: string | undefined): string {
+  if (header && /(Runtime|Function)\.[A-Z][a-zA-Z]+/.test(header))
+    return header;
+  if (header?.startsWith('Function.')) return 'Function.Unknown';
+  return 'Runtime.Unknown';
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
