@@ -185,7 +185,11 @@ describe('the demo under the user settings', () => {
   it('the built layer passes with the defaults', async () => {
     expect(LAUNCHER).toBeTruthy();
     const r = await demo([]);
-    expect(r.stdout).toMatch(/function lines: 38\/38 arrived/);
+    // Every line the function wrote (38 scripted; the real runtime
+    // client's demo handler writes its own number) arrived.
+    const m = /function lines: (\d+)\/(\d+) arrived/.exec(r.stdout);
+    expect(Number(m?.[2])).toBeGreaterThan(30);
+    expect(m?.[1]).toBe(m?.[2]);
     expect(r.code).toBe(0);
   });
 });
