@@ -67,7 +67,10 @@ const LOOSE_TIME =
  *   apart by magnitude (below 1e11 seconds, below 1e14 ms, below 1e17 µs,
  *   else ns): pino's `time` is ms, structlog's and zap's are seconds.
  * - log4j2's `instant` object `{epochSecond, nanoOfSecond}`.
- * Undefined when it is none of these, or outside 1970..2262 (OTLP's range).
+ * Undefined when it is none of these, or outside 1970..2262 (OTLP's range);
+ * a number, or text other than ISO 8601, also when it is before 2000 (a
+ * duration or a count, not a time) or text that does not look like a date
+ * and a time.
  */
 export function parseLogTimeMs(value: unknown): number | undefined {
   if (typeof value === 'string') {
@@ -85,9 +88,13 @@ export function parseLogTimeMs(value: unknown): number | undefined {
         : 'Z';
       return parseTimeMs(`${m[1]}T${m[2]}${m[3] ? `.${m[3]}` : ''}${zone}`);
     }
-    return parseTimeMs(value);
+    // Other text only when it looks like a date and a time (RFC 2822 and
+    // the like): V8's Date.parse reads "42" as 2042 and "step 3" as 2001.
+    return value.length <= 64 && LOOKS_LIKE_DATE.test(value)
+      ? plausible(parseTimeMs(value))
+      : undefined;
   }
-  if (typeof value === 'number') return epochMs(value);
+  if (typeof value === 'number') return plausible(epochMs(value));
   if (value !== null && typeof value === 'object') {
     const { epochSecond, nanoOfSecond } = value as Record<string, unknown>;
     if (typeof epochSecond === 'number') {
@@ -98,6 +105,21 @@ export function parseLogTimeMs(value: unknown): number | undefined {
     }
   }
   return undefined;
+}
+
+/** A 4-digit year and an hh:mm time somewhere in the text. */
+const LOOKS_LIKE_DATE =
+  /\b\d{4}\b[\s\S]*\b\d\d:\d\d|\b\d\d:\d\d[\s\S]*\b\d{4}\b/;
+
+/**
+ * 2000-01-01 (epoch ms). A record's own time before it, from a number or
+ * loose text, is a duration, a count or a misread, not a Lambda log's
+ * time (Lambda began in 2014): it is kept as an attribute instead.
+ */
+const EARLIEST_LOG_MS = 946_684_800_000;
+
+function plausible(ms: number | undefined): number | undefined {
+  return ms !== undefined && ms >= EARLIEST_LOG_MS ? ms : undefined;
 }
 
 function epochMs(n: number): number | undefined {

@@ -136,6 +136,31 @@ describe('metrics', () => {
     }
   );
 
+  it('a timer flush every 20 ms on Managed Instances collects metrics at most once a second, and at SHUTDOWN; every invocation is counted', async () => {
+    const { emu, sink } = await start(
+      {
+        ...OTLP,
+        LAMBDA_TELEMETRY_OTEL_FLUSH_INTERVAL_MS: '20',
+        DISPATCH_MIN_BATCH_SIZE: '1',
+      },
+      { managedInstances: true }
+    );
+    await emu.launch();
+    const began = Date.now();
+    for (let i = 0; i < 8; i++) await emu.invoke({ handlerMs: 40, lines });
+    await emu.shutdown();
+    const seconds = (Date.now() - began) / 1000;
+    const metricRequests = sink.requests.filter(
+      (r) => r.path === '/v1/metrics'
+    ).length;
+    // Dozens of flushes ran; collections: one a second at most, plus SHUTDOWN's.
+    expect(metricRequests).toBeGreaterThan(0);
+    expect(metricRequests).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+    const points = sink.metrics();
+    expect(total(points, 'faas.invocations')).toBe(8);
+    expectContiguous(points);
+  });
+
   it('cumulative on request (the standard variable)', async () => {
     const { emu, sink } = await start({
       ...OTLP,

@@ -704,6 +704,22 @@ describe('parseLogRecord: timestamps in the encodings loggers use', () => {
     expect(parsed.timeMs).toBeCloseTo(expected, 3);
     expect(parsed.attributes).toEqual({});
   });
+
+  // A `time` that is a duration or a count, or text that merely contains a
+  // number, is no time of the record: kept as an attribute, not read as
+  // 1970 or as a year Date.parse guesses.
+  it.each([
+    ['a small number (a duration)', 5],
+    ['zero', 0],
+    ['a number before 2000 in any unit', 9e8],
+    ['a bare number as text', '42'],
+    ['text with a number', 'step 3'],
+    ['a single digit', '1'],
+  ])('%s is not a time', (_name, time) => {
+    const parsed = parseLogRecord({ time, message: 'x' });
+    expect(parsed.timeMs).toBeUndefined();
+    expect(parsed.attributes).toEqual({ time });
+  });
 });
 
 describe('severityOf', () => {
