@@ -23,6 +23,14 @@ import {
 } from './runtime-api.js';
 
 /** A real function: the runtime interface client and the user's handler. */
+/** What a real function did with one invocation (runtimeDone's status). */
+interface FunctionOutcome {
+  status: string;
+  errorType?: string;
+  runtimeDoneAt: number;
+  result?: RuntimeResult;
+}
+
 export interface FunctionOptions {
   /** The runtime client's entry (runtime-client.ts finds aws-lambda-ric). */
   runtimeClient: string;
@@ -931,12 +939,7 @@ export class LambdaEmulator {
     deadlineMs: number,
     traceHeader: string | undefined,
     event: string
-  ): Promise<{
-    status: string;
-    errorType?: string;
-    runtimeDoneAt: number;
-    result?: RuntimeResult;
-  }> {
+  ): Promise<FunctionOutcome> {
     const fn = this._fn;
     const initError = this._launch?.functionInitErrorType;
     if (!fn?.running || !this.api.runtimeWaiting) {
@@ -968,12 +971,7 @@ export class LambdaEmulator {
     deadlineMs: number,
     traceHeader: string | undefined,
     event: string
-  ): Promise<{
-    status: string;
-    errorType?: string;
-    runtimeDoneAt: number;
-    result?: RuntimeResult;
-  }> {
+  ): Promise<FunctionOutcome> {
     const nextBefore = this.api.runtimeNextCalls.length;
     this.api.invokeRuntime({
       requestId,
