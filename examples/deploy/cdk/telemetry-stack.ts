@@ -2,7 +2,7 @@
 // layers published from this project's dist/ (run `npm run build` first), a
 // Python function on the standalone layer and a Node.js function on the Node
 // layer. Add the stack to your app: new TelemetryStack(app, 'Telemetry',
-// { collectorUrl: 'https://collector.example.com' }).
+// { collectorUrl: 'https://otlp.example.com:4318' }).
 import * as path from 'node:path';
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 const DIST = path.resolve(__dirname, '../../../dist');
 
 export interface TelemetryStackProps extends StackProps {
-  /** Your OTLP/HTTP receiver (the extension posts to /v1/logs and /v1/traces under it). */
+  /** Your OTLP/HTTP receiver (the extension posts to /v1/logs, /v1/traces and /v1/metrics under it). */
   collectorUrl: string;
 }
 
@@ -52,8 +52,10 @@ export class TelemetryStack extends Stack {
           lambda.Runtime.JAVA_21,
           lambda.Runtime.DOTNET_8,
           lambda.Runtime.RUBY_3_3,
+          lambda.Runtime.RUBY_3_4,
           lambda.Runtime.PROVIDED_AL2023,
           lambda.Runtime.NODEJS_22_X,
+          lambda.Runtime.NODEJS_24_X,
         ],
         compatibleArchitectures: [lambda.Architecture.X86_64],
       }

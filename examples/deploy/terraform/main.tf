@@ -1,7 +1,7 @@
 # lambda-telemetry-otel with Terraform (hashicorp/aws): both layers published
 # from this project's dist/ (run `npm run build` first), a Python function on
 # the standalone layer and a Node.js function on the Node layer.
-#   terraform init && terraform apply -var collector_url=https://collector.example.com
+#   terraform init && terraform apply -var collector_url=https://otlp.example.com:4318
 terraform {
   required_providers {
     aws = {
@@ -17,7 +17,7 @@ terraform {
 
 variable "collector_url" {
   type        = string
-  description = "Your OTLP/HTTP receiver (the extension posts to /v1/logs and /v1/traces under it)"
+  description = "Your OTLP/HTTP receiver (the extension posts to /v1/logs, /v1/traces and /v1/metrics under it)"
 }
 
 locals {
