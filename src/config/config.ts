@@ -22,6 +22,7 @@ import {
   ENV_PREFIX,
   SANDBOX_HOST,
 } from '../constants.js';
+import { MIN_SEVERITY_NAMES, SEVERITY_BY_NAME } from '../otel/severity.js';
 import { isLogLevel, type LogLevel } from '../util/log.js';
 import type { FileSettings } from './file.js';
 
@@ -709,16 +710,9 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the rule
 const HEADER_VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** OpenTelemetry severity numbers of the levels a minimum may name. */
-const SEVERITY_FLOOR: Record<string, number> = {
-  TRACE: 1,
-  DEBUG: 5,
-  INFO: 9,
-  WARN: 13,
-  WARNING: 13,
-  ERROR: 17,
-  FATAL: 21,
-};
+/** The severity numbers of the names a minimum may take (otel/severity.ts). */
+const SEVERITY_FLOOR: Readonly<Record<string, number | undefined>> =
+  Object.fromEntries(MIN_SEVERITY_NAMES.map((n) => [n, SEVERITY_BY_NAME[n]]));
 
 function deepFreeze<T>(o: T): Readonly<T> {
   if (o !== null && typeof o === 'object') {
