@@ -109,6 +109,11 @@ export const EXTENSION_VERSION = '0.1.0';
  */
 export const DEFAULT_RETRY_BASE_MS = 100;
 export const DEFAULT_RETRY_MAX_MS = 1_000;
+/** The two above as a policy (export/retry.ts RetryPolicy), in ms. */
+export const DEFAULT_RETRY = Object.freeze({
+  baseMs: DEFAULT_RETRY_BASE_MS,
+  maxMs: DEFAULT_RETRY_MAX_MS,
+});
 
 /**
  * Records per export request: the SDK batch processors' default

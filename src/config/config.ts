@@ -5,25 +5,18 @@
  * variable and the value, and use the default).
  */
 import {
-  BUFFER_LIMITS,
-  DEFAULT_BUFFERING,
   DEFAULT_CONFIG_FILE,
-  DEFAULT_EXPORT_TIMEOUT_MS,
-  DEFAULT_FLUSH_INTERVAL_MS,
-  DEFAULT_INVOKE_EXPORT_WAIT_MS,
-  DEFAULT_MAX_EXPORT_BATCH_SIZE,
-  DEFAULT_MAX_LOG_CHARS,
-  DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_MAX_QUEUE_EVENTS,
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_RETRY_BASE_MS,
-  DEFAULT_RETRY_MAX_MS,
   DEFAULT_MIN_BATCH_SIZE,
   ENV_PREFIX,
   SANDBOX_HOST,
 } from '../constants.js';
+import { MIN_SEVERITY_NAMES, SEVERITY_BY_NAME } from '../otel/severity.js';
 import { isLogLevel, type LogLevel } from '../util/log.js';
+import { keyValues, otlpSettings } from './endpoints.js';
 import type { FileSettings } from './file.js';
+import { setting } from './settings.js';
+
+export { keyValues };
 
 export type DispatchFormat = 'otlp' | 'raw';
 /**
@@ -235,6 +228,28 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
     );
     return def;
   };
+  /** An integer setting of ours, by its row in settings.ts. */
+  const intSetting = (key: string): number => {
+    const row = setting(key);
+    return int(
+      nameOf(key),
+      ours(key),
+      row.default as number,
+      row.min ?? 0,
+      row.max
+    );
+  };
+  const optionalIntSetting = (key: string): number | undefined => {
+    const row = setting(key);
+    return optionalInt(
+      nameOf(key),
+      ours(key),
+      row.min ?? 0,
+      row.max ?? Number.MAX_SAFE_INTEGER
+    );
+  };
+  const boolSetting = (key: string): boolean =>
+    bool(nameOf(key), ours(key), setting(key).default as boolean);
 
   let logLevel: LogLevel = 'info';
   const rawLevel = ours('LOG_LEVEL');
@@ -315,7 +330,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
   const hostVar = ours('LISTENER_HOST');
   const host = hostVar ?? (samLocal ? '0.0.0.0' : SANDBOX_HOST);
 
-  const metricsEnabled = bool(nameOf('METRICS'), ours('METRICS'), true);
+  const metricsEnabled = boolSetting('METRICS');
   const otlp = otlpSettings(env, std, file, postUri, url, warnings);
   if (!metricsEnabled) otlp.metrics = undefined;
   let temporality: MetricsTemporality = 'delta';
@@ -381,19 +396,13 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
       flush = v;
     }
   }
-  const retryMaxMs = int(
-    nameOf('RETRY_MAX_MS'),
-    ours('RETRY_MAX_MS'),
-    DEFAULT_RETRY_MAX_MS,
-    1,
-    60_000
-  );
+  const retryMaxMs = intSetting('RETRY_MAX_MS');
 
   const config: Config = {
     runtimeApi: env.AWS_LAMBDA_RUNTIME_API?.trim() || undefined,
     logLevel,
-    strict: bool(nameOf('STRICT'), ours('STRICT')),
-    disabled: bool(nameOf('DISABLED'), ours('DISABLED')),
+    strict: boolSetting('STRICT'),
+    disabled: boolSetting('DISABLED'),
     filters: {
       functionMinSeverity: severity('FUNCTION_MIN_SEVERITY'),
       extensionMinSeverity: severity('EXTENSION_MIN_SEVERITY'),
@@ -405,31 +414,13 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
     listener: {
       host,
       hostOverridden: hostVar !== undefined || samLocal,
-      port: int(nameOf('LISTENER_PORT'), ours('LISTENER_PORT'), 0, 0, 65_535),
+      port: intSetting('LISTENER_PORT'),
     },
     subscription: {
       types,
-      maxItems: int(
-        nameOf('BUFFER_MAX_ITEMS'),
-        ours('BUFFER_MAX_ITEMS'),
-        DEFAULT_BUFFERING.maxItems,
-        BUFFER_LIMITS.maxItems.min,
-        BUFFER_LIMITS.maxItems.max
-      ),
-      maxBytes: int(
-        nameOf('BUFFER_MAX_BYTES'),
-        ours('BUFFER_MAX_BYTES'),
-        DEFAULT_BUFFERING.maxBytes,
-        BUFFER_LIMITS.maxBytes.min,
-        BUFFER_LIMITS.maxBytes.max
-      ),
-      timeoutMs: int(
-        nameOf('BUFFER_TIMEOUT_MS'),
-        ours('BUFFER_TIMEOUT_MS'),
-        DEFAULT_BUFFERING.timeoutMs,
-        BUFFER_LIMITS.timeoutMs.min,
-        BUFFER_LIMITS.timeoutMs.max
-      ),
+      maxItems: intSetting('BUFFER_MAX_ITEMS'),
+      maxBytes: intSetting('BUFFER_MAX_BYTES'),
+      timeoutMs: intSetting('BUFFER_TIMEOUT_MS'),
     },
     dispatch: { postUri, minBatchSize, format },
     otlp,
@@ -444,281 +435,46 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     },
     logs: {
-      platform: bool(nameOf('PLATFORM_LOGS'), ours('PLATFORM_LOGS'), true),
-      maxBodyChars: int(
-        nameOf('MAX_LOG_CHARS'),
-        ours('MAX_LOG_CHARS'),
-        DEFAULT_MAX_LOG_CHARS,
-        64,
-        16_777_216
-      ),
+      platform: boolSetting('PLATFORM_LOGS'),
+      maxBodyChars: intSetting('MAX_LOG_CHARS'),
     },
     queue: {
-      maxEvents: int(
-        nameOf('MAX_QUEUE_EVENTS'),
-        ours('MAX_QUEUE_EVENTS'),
-        DEFAULT_MAX_QUEUE_EVENTS,
-        1
-      ),
-      maxBytes: int(
-        nameOf('MAX_QUEUE_BYTES'),
-        ours('MAX_QUEUE_BYTES'),
-        DEFAULT_MAX_QUEUE_BYTES,
-        1_024
-      ),
+      maxEvents: intSetting('MAX_QUEUE_EVENTS'),
+      maxBytes: intSetting('MAX_QUEUE_BYTES'),
     },
     export: {
       timeoutMs:
         ours('EXPORT_TIMEOUT_MS') !== undefined
-          ? int(
-              nameOf('EXPORT_TIMEOUT_MS'),
-              ours('EXPORT_TIMEOUT_MS'),
-              DEFAULT_EXPORT_TIMEOUT_MS,
-              1,
-              600_000
-            )
+          ? intSetting('EXPORT_TIMEOUT_MS')
           : int(
               file?.origin.OTEL_EXPORTER_OTLP_TIMEOUT ??
                 'OTEL_EXPORTER_OTLP_TIMEOUT',
               std.OTEL_EXPORTER_OTLP_TIMEOUT?.trim() || undefined,
-              DEFAULT_EXPORT_TIMEOUT_MS,
-              1,
-              600_000
+              setting('EXPORT_TIMEOUT_MS').default as number,
+              setting('EXPORT_TIMEOUT_MS').min ?? 1,
+              setting('EXPORT_TIMEOUT_MS').max
             ),
-      maxRequestBytes: int(
-        nameOf('MAX_REQUEST_BYTES'),
-        ours('MAX_REQUEST_BYTES'),
-        DEFAULT_MAX_REQUEST_BYTES,
-        1_024
-      ),
-      maxBatchItems: int(
-        nameOf('MAX_EXPORT_BATCH_SIZE'),
-        ours('MAX_EXPORT_BATCH_SIZE'),
-        DEFAULT_MAX_EXPORT_BATCH_SIZE,
-        1
-      ),
-      invokeWaitMs: int(
-        nameOf('INVOKE_EXPORT_WAIT_MS'),
-        ours('INVOKE_EXPORT_WAIT_MS'),
-        DEFAULT_INVOKE_EXPORT_WAIT_MS,
-        0,
-        600_000
-      ),
+      maxRequestBytes: intSetting('MAX_REQUEST_BYTES'),
+      maxBatchItems: intSetting('MAX_EXPORT_BATCH_SIZE'),
+      invokeWaitMs: intSetting('INVOKE_EXPORT_WAIT_MS'),
     },
     metrics: { enabled: metricsEnabled, temporality },
     flush,
     retry: {
-      baseMs: Math.min(
-        retryMaxMs,
-        int(
-          nameOf('RETRY_BASE_MS'),
-          ours('RETRY_BASE_MS'),
-          DEFAULT_RETRY_BASE_MS,
-          1,
-          60_000
-        )
-      ),
+      baseMs: Math.min(retryMaxMs, intSetting('RETRY_BASE_MS')),
       maxMs: retryMaxMs,
     },
-    flushIntervalMs: int(
-      nameOf('FLUSH_INTERVAL_MS'),
-      ours('FLUSH_INTERVAL_MS'),
-      DEFAULT_FLUSH_INTERVAL_MS,
-      1,
-      3_600_000
-    ),
+    flushIntervalMs: intSetting('FLUSH_INTERVAL_MS'),
     // Unset: late reports are waited for until the deadline less the
     // final export's reserve (flush-policy.ts); set, the wait ends sooner.
-    shutdownWaitMs: optionalInt(
-      nameOf('SHUTDOWN_WAIT_MS'),
-      ours('SHUTDOWN_WAIT_MS'),
-      0,
-      2_000
-    ),
+    shutdownWaitMs: optionalIntSetting('SHUTDOWN_WAIT_MS'),
   };
   return { config: deepFreeze(config), warnings };
 }
 
-/**
- * The OTLP endpoints, one table (README "Where OTLP goes"), highest first:
- * DISPATCH_POST_URI (a base URL; /v1/logs, /v1/traces and /v1/metrics appended), the
- * per-signal OTEL_EXPORTER_OTLP_{LOGS,TRACES}_ENDPOINT (full URLs), then
- * OTEL_EXPORTER_OTLP_ENDPOINT (a base URL).
- *
- * Headers: the standard OTEL_EXPORTER_OTLP_*HEADERS were written for the
- * function's own collector, so they go only to an endpoint that came from
- * the standard variables; DISPATCH_POST_URI gets ours
- * (LAMBDA_TELEMETRY_OTEL_HEADERS) and never the function's API keys.
- */
-function otlpSettings(
-  env: Env,
-  std: Env,
-  file: FileSettings | undefined,
-  postUri: string | undefined,
-  url: (name: string, raw: string | undefined) => string | undefined,
-  warnings: string[]
-): Config['otlp'] {
-  // Onto the base's path, not its end: a base with a query string (some
-  // receivers take a key there) keeps it after /v1/logs.
-  const join = (base: string, path: string): string => {
-    const u = new URL(base);
-    u.pathname = `${u.pathname.replace(/\/+$/, '')}/${path}`;
-    return u.href;
-  };
-  const general = url(
-    'OTEL_EXPORTER_OTLP_ENDPOINT',
-    std.OTEL_EXPORTER_OTLP_ENDPOINT
-  );
-  const ourHeaders = keyValues(
-    `${ENV_PREFIX}HEADERS`,
-    env[`${ENV_PREFIX}HEADERS`] ?? file?.ours.HEADERS,
-    warnings,
-    false
-  );
-  const stdHeaders = keyValues(
-    'OTEL_EXPORTER_OTLP_HEADERS',
-    std.OTEL_EXPORTER_OTLP_HEADERS,
-    warnings,
-    false
-  );
-  const target = (
-    signal: 'LOGS' | 'TRACES' | 'METRICS',
-    path: string
-  ): SignalTarget | undefined => {
-    if (postUri !== undefined) {
-      return { url: join(postUri, path), headers: ourHeaders };
-    }
-    const perSignal = url(
-      file?.origin[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`] ??
-        `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
-      std[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]
-    );
-    const u =
-      perSignal ?? (general !== undefined ? join(general, path) : undefined);
-    if (u === undefined) return undefined;
-    const own = keyValues(
-      `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
-      std[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`],
-      warnings,
-      false
-    );
-    return { url: u, headers: { ...stdHeaders, ...own } };
-  };
-
-  const pick = (
-    ourKey: string,
-    stdKey: string
-  ): [string, string] | undefined => {
-    const o = env[ENV_PREFIX + ourKey]?.trim();
-    if (o) return [ENV_PREFIX + ourKey, o];
-    const s = std[stdKey]?.trim();
-    return s ? [file?.origin[stdKey] ?? stdKey, s] : undefined;
-  };
-  let protocol: OtlpProtocol = 'http/protobuf';
-  const p = pick('PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
-  if (p) {
-    const v = p[1].toLowerCase();
-    if (v === 'http/protobuf' || v === 'http/json') protocol = v;
-    else
-      warnings.push(
-        `${p[0]}=${JSON.stringify(p[1])} is not http/protobuf or http/json; using http/protobuf`
-      );
-  }
-  let compression: 'gzip' | 'none' = 'none';
-  const c = pick('COMPRESSION', 'OTEL_EXPORTER_OTLP_COMPRESSION');
-  if (c) {
-    const v = c[1].toLowerCase();
-    if (v === 'gzip' || v === 'none') compression = v;
-    else
-      warnings.push(
-        `${c[0]}=${JSON.stringify(c[1])} is not gzip or none; using none`
-      );
-  }
-  const certificateFiles = [
-    env[`${ENV_PREFIX}CERTIFICATE`] ?? file?.ours.CERTIFICATE,
-    std.OTEL_EXPORTER_OTLP_CERTIFICATE,
-    std.OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE,
-    std.OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
-    std.OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
-  ]
-    .map((f) => f?.trim())
-    .filter((f): f is string => !!f);
-  return {
-    logs: target('LOGS', 'v1/logs'),
-    traces: target('TRACES', 'v1/traces'),
-    metrics: target('METRICS', 'v1/metrics'),
-    protocol,
-    compression,
-    certificateFiles: [...new Set(certificateFiles)],
-  };
-}
-
-/**
- * `key=value,key2=value2` with percent-encoded values (the OTel spec's
- * format for headers and resource attributes). A bad entry is named by its
- * key only when values are secrets (headers).
- */
-export function keyValues(
-  name: string,
-  raw: string | undefined,
-  warnings: string[],
-  showValues: boolean
-): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (raw === undefined || raw.trim() === '') return out;
-  for (const part of raw.split(',')) {
-    if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    const key = (eq < 0 ? part : part.slice(0, eq)).trim();
-    if (eq < 0 || key === '') {
-      const what = showValues ? ` (${JSON.stringify(part.trim())})` : '';
-      warnings.push(
-        `${name} has an entry that is not key=value${what}; skipped`
-      );
-      continue;
-    }
-    const value = part.slice(eq + 1).trim();
-    let k: string;
-    let v: string;
-    try {
-      k = decodeURIComponent(key);
-      v = decodeURIComponent(value);
-    } catch {
-      warnings.push(
-        `${name} entry ${JSON.stringify(key)} is not valid percent-encoding; skipped`
-      );
-      continue;
-    }
-    // Headers (the entries whose values are secret): an HTTP client refuses
-    // a name that is not a token or a value with a control character, and
-    // every export would fail with it (RFC 9110 §5.1, §5.5).
-    if (!showValues && (!HEADER_NAME.test(k) || HEADER_VALUE_BAD.test(v))) {
-      warnings.push(
-        `${name} entry ${HEADER_NAME.test(k) ? JSON.stringify(k) : `#${Object.keys(out).length + 1}`} is not a valid HTTP header; skipped`
-      );
-      continue;
-    }
-    out[k] = v;
-  }
-  return out;
-}
-
-/** An HTTP field name: a token (RFC 9110 §5.1). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Control characters other than tab are not allowed in a field value. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: that is the rule
-const HEADER_VALUE_BAD = /[\x00-\x08\x0a-\x1f\x7f]/;
-
-/** OpenTelemetry severity numbers of the levels a minimum may name. */
-const SEVERITY_FLOOR: Record<string, number> = {
-  TRACE: 1,
-  DEBUG: 5,
-  INFO: 9,
-  WARN: 13,
-  WARNING: 13,
-  ERROR: 17,
-  FATAL: 21,
-};
+/** The severity numbers of the names a minimum may take (otel/severity.ts). */
+const SEVERITY_FLOOR: Readonly<Record<string, number | undefined>> =
+  Object.fromEntries(MIN_SEVERITY_NAMES.map((n) => [n, SEVERITY_BY_NAME[n]]));
 
 function deepFreeze<T>(o: T): Readonly<T> {
   if (o !== null && typeof o === 'object') {

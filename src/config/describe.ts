@@ -6,6 +6,7 @@
  * only (user info and query strings can hold API keys), header names
  * without their values, and no file contents.
  */
+import { severityShortName } from '../otel/severity.js';
 import type { Config, SignalTarget } from './config.js';
 
 export interface EffectiveConfig {
@@ -49,16 +50,6 @@ export function redactUrl(url: string): string {
   return `${u.protocol}//${u.hostname}:${port}${u.pathname}`;
 }
 
-/** Severity floors back to their names (config.ts SEVERITY_FLOOR). */
-const SEVERITY_NAME: Record<number, string> = {
-  1: 'TRACE',
-  5: 'DEBUG',
-  9: 'INFO',
-  13: 'WARN',
-  17: 'ERROR',
-  21: 'FATAL',
-};
-
 export function describeConfig(
   config: Readonly<Config>,
   file: string | undefined
@@ -87,7 +78,7 @@ export function describeConfig(
   }
   const f = config.filters;
   const severity = (n: number | undefined): string | undefined =>
-    n === undefined ? undefined : (SEVERITY_NAME[n] ?? String(n));
+    n === undefined ? undefined : (severityShortName(n) ?? String(n));
   const functionMinSeverity = severity(f.functionMinSeverity);
   const extensionMinSeverity = severity(f.extensionMinSeverity);
   return {

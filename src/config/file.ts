@@ -12,6 +12,7 @@
  *
  * Loaded (with the YAML parser) only when a file exists.
  */
+import { fileKeys } from './settings.js';
 import { parse } from 'yaml';
 
 export interface FileSettings {
@@ -28,44 +29,9 @@ export interface FileSettings {
 type Env = Readonly<Record<string, string | undefined>>;
 type Obj = Record<string, unknown>;
 
-/** Keys of our section, and the variable each stands for. */
-const OURS: Record<string, string> = {
-  disabled: 'DISABLED',
-  log_level: 'LOG_LEVEL',
-  strict: 'STRICT',
-  listener_host: 'LISTENER_HOST',
-  listener_port: 'LISTENER_PORT',
-  types: 'TYPES',
-  buffer_max_items: 'BUFFER_MAX_ITEMS',
-  buffer_max_bytes: 'BUFFER_MAX_BYTES',
-  buffer_timeout_ms: 'BUFFER_TIMEOUT_MS',
-  flush: 'FLUSH',
-  flush_interval_ms: 'FLUSH_INTERVAL_MS',
-  export_timeout_ms: 'EXPORT_TIMEOUT_MS',
-  invoke_export_wait_ms: 'INVOKE_EXPORT_WAIT_MS',
-  max_request_bytes: 'MAX_REQUEST_BYTES',
-  max_export_batch_size: 'MAX_EXPORT_BATCH_SIZE',
-  max_queue_events: 'MAX_QUEUE_EVENTS',
-  max_queue_bytes: 'MAX_QUEUE_BYTES',
-  retry_base_ms: 'RETRY_BASE_MS',
-  retry_max_ms: 'RETRY_MAX_MS',
-  shutdown_wait_ms: 'SHUTDOWN_WAIT_MS',
-  platform_logs: 'PLATFORM_LOGS',
-  max_log_chars: 'MAX_LOG_CHARS',
-  function_min_severity: 'FUNCTION_MIN_SEVERITY',
-  extension_min_severity: 'EXTENSION_MIN_SEVERITY',
-  include_events: 'INCLUDE_EVENTS',
-  exclude_events: 'EXCLUDE_EVENTS',
-  headers: 'HEADERS',
-  certificate: 'CERTIFICATE',
-  metrics: 'METRICS',
-  metrics_temporality: 'METRICS_TEMPORALITY',
-};
-const DISPATCH: Record<string, string> = {
-  post_uri: 'DISPATCH_POST_URI',
-  min_batch_size: 'DISPATCH_MIN_BATCH_SIZE',
-  format: 'DISPATCH_FORMAT',
-};
+/** Keys of our section, and the name each stands for (settings.ts). */
+const OURS = fileKeys('lambda_telemetry_otel');
+const DISPATCH = fileKeys('lambda_telemetry_otel.dispatch');
 
 const SUBSTITUTION =
   /\$\$|\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}/g;

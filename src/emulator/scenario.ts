@@ -9,6 +9,7 @@
  * 3. SnapStart: an init (the snapshot's), the snapshot, a restore, one
  *    invocation, SHUTDOWN `spindown`.
  */
+import { DROP_REPORT_TYPE } from '../map/mapper.js';
 import {
   type EmulatorOptions,
   type InvocationSpec,
@@ -139,9 +140,6 @@ export async function runScenario(
   return emu;
 }
 
-/** The raw format's drop report type, as the README documents it. */
-export const RAW_DROP_REPORT_TYPE = 'lambda-telemetry-otel.drops';
-
 export interface RawCompleteness {
   /** Platform and function events the emulator emitted. */
   expected: number;
@@ -180,7 +178,7 @@ export function checkRaw(
   for (const e of received) {
     // The extension's own drop report (a documented event type of the raw
     // format) is not one of Lambda's events.
-    if ((e as { type?: unknown }).type === RAW_DROP_REPORT_TYPE) continue;
+    if ((e as { type?: unknown }).type === DROP_REPORT_TYPE) continue;
     const k = JSON.stringify(e);
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }

@@ -4,41 +4,21 @@
  * Kept tiny and free of OpenTelemetry imports: it runs in the entry chunk.
  */
 import type { Filters } from '../config/config.js';
+import { SEVERITY_BY_NAME, severityNumberOf } from '../otel/severity.js';
 import { eventType, type TelemetryEvent } from './events.js';
 
-const LEVELS: Record<string, number> = {
-  ALL: 1,
-  TRACE: 1,
-  DEBUG: 5,
-  INFO: 9,
-  INFORMATION: 9,
-  NOTICE: 10,
-  WARN: 13,
-  WARNING: 13,
-  ERROR: 17,
-  ERR: 17,
-  FATAL: 21,
-  CRITICAL: 21,
-  CRIT: 21,
-};
-const PINO: Record<number, number> = {
-  10: 1,
-  20: 5,
-  30: 9,
-  40: 13,
-  50: 17,
-  60: 21,
-};
 const NODE_TEXT_LEVEL = /^\d{4}-\d\d-\d\dT[^\t]*\t[^\t]*\t([A-Za-z]+)\t/;
 
 /** The severity number of a function/extension record, if it names one. */
 export function recordSeverity(record: unknown): number | undefined {
   if (typeof record === 'string') {
     const m = NODE_TEXT_LEVEL.exec(record);
-    if (m?.[1]) return LEVELS[m[1].toUpperCase()];
+    if (m?.[1]) return SEVERITY_BY_NAME[m[1].toUpperCase()];
     if (record.trimStart().startsWith('{')) {
       try {
-        return levelOf((JSON.parse(record) as { level?: unknown }).level);
+        return severityNumberOf(
+          (JSON.parse(record) as { level?: unknown }).level
+        );
       } catch {
         return undefined;
       }
@@ -46,14 +26,8 @@ export function recordSeverity(record: unknown): number | undefined {
     return undefined;
   }
   if (record !== null && typeof record === 'object') {
-    return levelOf((record as { level?: unknown }).level);
+    return severityNumberOf((record as { level?: unknown }).level);
   }
-  return undefined;
-}
-
-function levelOf(level: unknown): number | undefined {
-  if (typeof level === 'string') return LEVELS[level.trim().toUpperCase()];
-  if (typeof level === 'number') return PINO[level];
   return undefined;
 }
 

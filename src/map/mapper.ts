@@ -36,6 +36,13 @@ export interface Mapper<T> {
   reportDrops(counts: DropReport, out: Emit<T>): void;
 }
 
+/**
+ * The event type of our drop report (README, "Drops"): in the raw format an
+ * event `{ time, type, record: DropReport }`, in OTLP a WARN log record whose
+ * `aws.lambda.event.type` attribute is this.
+ */
+export const DROP_REPORT_TYPE = 'lambda-telemetry-otel.drops';
+
 /** What was lost so far, in Telemetry API events. */
 export interface DropReport {
   /** Dropped because the queue passed its bounds. */

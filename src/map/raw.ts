@@ -4,10 +4,12 @@
  * serialized twice.
  */
 import type { TelemetryEvent } from '../lambda/events.js';
-import type { DropReport, Emit, Mapper } from './mapper.js';
-
-/** The type of the event the raw format adds when something was dropped. */
-export const DROP_EVENT_TYPE = 'lambda-telemetry-otel.drops';
+import {
+  DROP_REPORT_TYPE,
+  type DropReport,
+  type Emit,
+  type Mapper,
+} from './mapper.js';
 
 export class RawMapper implements Mapper<string> {
   readonly pendingEvents = 0;
@@ -27,7 +29,7 @@ export class RawMapper implements Mapper<string> {
   reportDrops(counts: DropReport, out: Emit<string>): void {
     const json = JSON.stringify({
       time: new Date().toISOString(),
-      type: DROP_EVENT_TYPE,
+      type: DROP_REPORT_TYPE,
       record: counts,
     });
     out({ value: json, events: 0, bytes: Buffer.byteLength(json) });

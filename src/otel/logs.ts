@@ -31,6 +31,7 @@ import {
   ATTR_EXCEPTION_STACKTRACE,
   ATTR_EXCEPTION_TYPE,
 } from '@opentelemetry/semantic-conventions';
+import { NUMERIC_LEVEL_NAME, SEVERITY_BY_NAME } from './severity.js';
 import { parseLogTimeMs, parseTimeMs } from './time.js';
 
 export interface ParsedLog {
@@ -41,44 +42,6 @@ export interface ParsedLog {
   severityNumber?: SeverityNumber;
   attributes: Record<string, unknown>;
 }
-
-const SEVERITY: Record<string, SeverityNumber> = {
-  ALL: SeverityNumber.TRACE,
-  TRACE: SeverityNumber.TRACE,
-  TRCE: SeverityNumber.TRACE, // .NET
-  VERBOSE: SeverityNumber.TRACE, // Serilog
-  FINEST: SeverityNumber.TRACE, // java.util.logging
-  FINER: SeverityNumber.TRACE,
-  FINE: SeverityNumber.DEBUG,
-  DEBUG: SeverityNumber.DEBUG,
-  DBUG: SeverityNumber.DEBUG, // .NET
-  INFO: SeverityNumber.INFO,
-  INFORMATION: SeverityNumber.INFO, // .NET, Serilog
-  CONFIG: SeverityNumber.INFO, // java.util.logging
-  NOTICE: SeverityNumber.INFO2,
-  WARN: SeverityNumber.WARN,
-  WARNING: SeverityNumber.WARN,
-  ERROR: SeverityNumber.ERROR,
-  ERR: SeverityNumber.ERROR,
-  FAIL: SeverityNumber.ERROR, // .NET
-  SEVERE: SeverityNumber.ERROR, // java.util.logging
-  FATAL: SeverityNumber.FATAL,
-  CRITICAL: SeverityNumber.FATAL,
-  CRIT: SeverityNumber.FATAL, // .NET
-  ALERT: SeverityNumber.FATAL2, // syslog
-  EMERGENCY: SeverityNumber.FATAL3,
-  EMERG: SeverityNumber.FATAL3,
-};
-
-/** pino / bunyan numeric levels, common in Node JSON logs. */
-const NUMERIC_LEVELS: Record<number, string> = {
-  10: 'TRACE',
-  20: 'DEBUG',
-  30: 'INFO',
-  40: 'WARN',
-  50: 'ERROR',
-  60: 'FATAL',
-};
 
 /** The severities of level names seen, any case (a handful in practice). */
 const byName = new Map<
@@ -102,7 +65,7 @@ export function severityOf(
     return found;
   }
   if (typeof level === 'number') {
-    const text = NUMERIC_LEVELS[level];
+    const text = NUMERIC_LEVEL_NAME[level];
     return text === undefined ? undefined : lookup(text);
   }
   return undefined;
@@ -111,7 +74,7 @@ export function severityOf(
 function lookup(
   text: string
 ): { text: string; number: SeverityNumber } | undefined {
-  const number = SEVERITY[text];
+  const number = SEVERITY_BY_NAME[text] as SeverityNumber | undefined;
   return number === undefined ? undefined : { text, number };
 }
 

@@ -27,7 +27,7 @@ import {
 } from '@opentelemetry/sdk-logs';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { eventType, type TelemetryEvent } from '../lambda/events.js';
-import type { DropReport } from '../map/mapper.js';
+import { DROP_REPORT_TYPE, type DropReport } from '../map/mapper.js';
 import { EVENT_COUNT_KEY, setSpanEventCount } from '../pipeline/event-count.js';
 import { parseLogRecord, platformLine } from './logs.js';
 import type { FaasMetrics, InvocationOutcome } from './metrics.js';
@@ -37,7 +37,6 @@ import {
   ATTR_DROPPED_QUEUE_OVERFLOW,
   ATTR_DROPPED_REJECTED,
   ATTR_FAAS_INVOCATION_ID,
-  DROP_REPORT_TYPE,
   ATTR_LAMBDA_EVENT_TYPE,
   ATTR_LOG_ORIGINAL_LENGTH,
   ATTR_LOG_TRUNCATED,

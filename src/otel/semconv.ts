@@ -56,10 +56,10 @@ export const ATTR_LOG_TRUNCATED = 'aws.lambda.log.truncated';
 export const ATTR_LOG_ORIGINAL_LENGTH = 'aws.lambda.log.original_length';
 
 /**
- * Our drop report, a WARN record in the stream itself: totals since the
- * extension started, in Telemetry API events (Lambda's own in records).
+ * Our drop report's attributes (its type is map/mapper.ts DROP_REPORT_TYPE):
+ * totals since the extension started, in Telemetry API events (Lambda's own
+ * in records).
  */
-export const DROP_REPORT_TYPE = 'lambda-telemetry-otel.drops';
 export const ATTR_DROPPED_QUEUE_OVERFLOW =
   'lambda_telemetry_otel.dropped.queue_overflow';
 export const ATTR_DROPPED_REJECTED = 'lambda_telemetry_otel.dropped.rejected';

@@ -5,6 +5,7 @@
  * not be sent (in order), and counts what had to be dropped. The lifecycle
  * decides when to flush; the exporter only sends.
  */
+import { DEFAULT_RETRY } from '../constants.js';
 import type { BatchExporter, ExportResult } from '../export/result.js';
 import { type RetryPolicy, retryDelayMs } from '../export/retry.js';
 import { untilDeadline } from '../util/deadline.js';
@@ -52,7 +53,6 @@ export interface DispatchStats {
   slowestRequestMs: number;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { baseMs: 100, maxMs: 1_000 };
 /** Kept free before a deadline: a retry that ends later is not started. */
 const RETRY_MARGIN_MS = 50;
 /**

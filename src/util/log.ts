@@ -38,13 +38,6 @@ export interface Logger {
     msg: string,
     fields?: LogFields
   ): void;
-  /** Logs once per key for the process lifetime. */
-  once(
-    level: Exclude<LogLevel, 'silent'>,
-    key: string,
-    msg: string,
-    fields?: LogFields
-  ): void;
 }
 
 export function isLogLevel(value: string): value is LogLevel {
@@ -88,11 +81,6 @@ export function createLogger(
         n === MAX_REPEATS_PER_KEY ? `${msg} (further ones not logged)` : msg,
         fields
       );
-    },
-    once(lvl, key, msg, fields) {
-      if (counts.has(key)) return;
-      counts.set(key, 1);
-      emit(lvl, msg, fields);
     },
   };
   return logger;

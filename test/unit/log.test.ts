@@ -35,11 +35,4 @@ describe('logger', () => {
     expect(lines).toHaveLength(MAX_REPEATS_PER_KEY);
     expect(lines.at(-1)?.msg).toContain('further ones not logged');
   });
-
-  it('logs a once-key once', () => {
-    const { log, lines } = capture('info');
-    log.once('warn', 'k', 'a');
-    log.once('warn', 'k', 'b');
-    expect(lines).toHaveLength(1);
-  });
 });
