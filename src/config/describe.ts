@@ -13,12 +13,17 @@ export interface EffectiveConfig {
   /** The configuration file read, or `none`. */
   file: string;
   format: Config['dispatch']['format'];
-  /** Per signal (OTLP) or the one POST URL (raw); `none` = discarded. */
+  /**
+   * Per signal (OTLP: logs, traces, metrics) or the one POST URL (raw);
+   * `none` = discarded (metrics: not sent); metrics `off` = turned off.
+   */
   endpoints: Record<string, string>;
   /** Header names sent, per endpoint; never their values. */
   headers: Record<string, string[]>;
   protocol?: Config['otlp']['protocol'];
   compression?: Config['otlp']['compression'];
+  /** OTLP: the metrics' aggregation temporality. */
+  metricsTemporality?: Config['metrics']['temporality'];
   flush: Config['flush'];
   flushIntervalMs: number;
   minBatchSize: number;
@@ -64,7 +69,7 @@ export function describeConfig(
   const raw = config.dispatch.format === 'raw';
   if (raw) {
     // The raw format posts to DISPATCH_POST_URI with our headers only
-    // (formats/raw.ts), which config.ts put on the logs target.
+    // (formats/raw.ts), which the loader put on the logs target.
     const uri = config.dispatch.postUri;
     put(
       'raw',
@@ -75,6 +80,9 @@ export function describeConfig(
   } else {
     put('logs', config.otlp.logs);
     put('traces', config.otlp.traces);
+    // 'off' when turned off; 'none' when on but no endpoint is configured.
+    if (config.metrics.enabled) put('metrics', config.otlp.metrics);
+    else endpoints.metrics = 'off';
   }
   const f = config.filters;
   const severity = (n: number | undefined): string | undefined =>
@@ -91,6 +99,7 @@ export function describeConfig(
       : {
           protocol: config.otlp.protocol,
           compression: config.otlp.compression,
+          metricsTemporality: config.metrics.temporality,
         }),
     flush: config.flush,
     flushIntervalMs: config.flushIntervalMs,

@@ -240,62 +240,97 @@ export function parseConfigFile(
         );
         return;
       }
-      set(
-        'std',
-        `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
-        http.endpoint,
-        `${at}.batch.exporter.otlp_http.endpoint`
-      );
-      const headers = [
-        nameValueList(
-          http.headers,
-          `${at}.batch.exporter.otlp_http.headers`,
-          path,
-          out.problems
-        ),
-        typeof http.headers_list === 'string' ? http.headers_list : '',
-      ]
-        .filter((h) => h !== '')
-        .join(',');
-      if (headers !== '')
-        set(
-          'std',
-          `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
-          headers,
-          `${at}.batch.exporter.otlp_http.headers`
-        );
-      set(
-        'std',
-        'OTEL_EXPORTER_OTLP_COMPRESSION',
-        http.compression,
-        `${at}.batch.exporter.otlp_http.compression`
-      );
-      set(
-        'std',
-        'OTEL_EXPORTER_OTLP_TIMEOUT',
-        http.timeout,
-        `${at}.batch.exporter.otlp_http.timeout`
-      );
-      set(
-        'std',
-        `OTEL_EXPORTER_OTLP_${signal}_CERTIFICATE`,
-        http.certificate_file ?? http.certificate,
-        `${at}.batch.exporter.otlp_http.certificate_file`
-      );
-      if (http.encoding !== undefined) {
-        const e = String(http.encoding).toLowerCase();
-        const protocol =
-          e === 'json' ? 'http/json' : e === 'protobuf' ? 'http/protobuf' : e;
-        set(
-          'std',
-          'OTEL_EXPORTER_OTLP_PROTOCOL',
-          protocol,
-          `${at}.batch.exporter.otlp_http.encoding`
-        );
-      }
+      readOtlpHttp(http, signal, `${at}.batch.exporter.otlp_http`);
     });
   }
+
+  // Metrics: the exporter of each reader (the declarative format's
+  // `meter_provider.readers[].periodic.exporter.otlp_http`). Its interval
+  // is not ours to keep: metrics are collected with the flushes (README,
+  // Metrics).
+  const meters = root.meter_provider;
+  if (meters !== undefined) {
+    const readers = isObj(meters) ? meters.readers : undefined;
+    if (!Array.isArray(readers)) {
+      out.problems.push(
+        `config file ${path}: meter_provider.readers must be a list`
+      );
+    } else {
+      readers.forEach((reader, i) => {
+        const at = `meter_provider.readers[${i}]`;
+        const periodic = isObj(reader) ? reader.periodic : undefined;
+        const exporter =
+          isObj(periodic) && isObj(periodic.exporter)
+            ? periodic.exporter
+            : undefined;
+        const http =
+          exporter && isObj(exporter.otlp_http)
+            ? exporter.otlp_http
+            : undefined;
+        if (!http) {
+          out.problems.push(
+            `config file ${path}: ${at} has no periodic reader with an otlp_http exporter; ignored`
+          );
+          return;
+        }
+        const otlpAt = `${at}.periodic.exporter.otlp_http`;
+        readOtlpHttp(http, 'METRICS', otlpAt);
+        set(
+          'std',
+          'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
+          http.temporality_preference,
+          `${otlpAt}.temporality_preference`
+        );
+      });
+    }
+  }
   return out;
+
+  /** One `otlp_http` exporter's fields, as the variables of `signal`. */
+  function readOtlpHttp(
+    http: Obj,
+    signal: 'LOGS' | 'TRACES' | 'METRICS',
+    at: string
+  ): void {
+    set(
+      'std',
+      `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`,
+      http.endpoint,
+      `${at}.endpoint`
+    );
+    const headers = [
+      nameValueList(http.headers, `${at}.headers`, path, out.problems),
+      typeof http.headers_list === 'string' ? http.headers_list : '',
+    ]
+      .filter((h) => h !== '')
+      .join(',');
+    if (headers !== '')
+      set(
+        'std',
+        `OTEL_EXPORTER_OTLP_${signal}_HEADERS`,
+        headers,
+        `${at}.headers`
+      );
+    set(
+      'std',
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+      http.compression,
+      `${at}.compression`
+    );
+    set('std', 'OTEL_EXPORTER_OTLP_TIMEOUT', http.timeout, `${at}.timeout`);
+    set(
+      'std',
+      `OTEL_EXPORTER_OTLP_${signal}_CERTIFICATE`,
+      http.certificate_file ?? http.certificate,
+      `${at}.certificate_file`
+    );
+    if (http.encoding !== undefined) {
+      const e = String(http.encoding).toLowerCase();
+      const protocol =
+        e === 'json' ? 'http/json' : e === 'protobuf' ? 'http/protobuf' : e;
+      set('std', 'OTEL_EXPORTER_OTLP_PROTOCOL', protocol, `${at}.encoding`);
+    }
+  }
 }
 
 /**

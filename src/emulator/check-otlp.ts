@@ -35,10 +35,17 @@ function expectedBody(line: LogLine): unknown {
   }
 }
 
+/** A body for a message; a line whose body is not modelled has none. */
+function show(body: unknown): string {
+  return body === undefined
+    ? '(any body)'
+    : (JSON.stringify(body) ?? String(body));
+}
+
 /** A `record` line's severity number, time and attributes. */
 function expectProblems(e: ExpectedLog, got: DecodedLog): string[] {
   const out: string[] = [];
-  const what = `line ${JSON.stringify(e.body).slice(0, 40)}`;
+  const what = `line ${show(e.body).slice(0, 40)}`;
   if (e.severityNumber !== undefined && got.severityNumber !== e.severityNumber)
     out.push(
       `${what}: severity number ${got.severityNumber}, expected ${e.severityNumber}`
@@ -100,7 +107,7 @@ export function checkOtlp(
     const match = matches[0];
     if (!match) {
       problems.push(
-        `function line missing: ${requestId.slice(0, 8)} ${JSON.stringify(body).slice(0, 80)}`
+        `function line missing: ${requestId.slice(0, 8)} ${show(body).slice(0, 80)}`
       );
       continue;
     }

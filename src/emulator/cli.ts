@@ -17,7 +17,7 @@ import {
   type StatedSettings,
 } from './expect.js';
 import { metricsTable } from './metrics-table.js';
-import { runDemo } from './run-function.js';
+import { readEvent, resolveHandler, runDemo } from './run-function.js';
 import { checkRaw } from './scenario.js';
 import { type ReceivedRequest, Sink } from './sink.js';
 
@@ -137,6 +137,15 @@ function parseDemoArgs(args: string[]): DemoOptions {
   if (endpoint === '') endpoint = undefined;
   if (values.event !== undefined && values.function === undefined)
     throw new UsageError('--event goes with --function');
+  if (values.function !== undefined) {
+    try {
+      resolveHandler(values.function);
+      readEvent(values.event);
+    } catch (err) {
+      // No such file, or an event that is not JSON: the user's to fix.
+      throw new UsageError((err as Error).message.split('\n')[0] ?? '');
+    }
+  }
   return {
     function: values.function,
     event: values.event,

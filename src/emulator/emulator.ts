@@ -1156,13 +1156,16 @@ export function expectedFromRuntime(r: FunctionRecord): ExpectedLog {
     const level = r.level ? { severityText: r.level } : {};
     if (typeof r.record === 'string') {
       const parts = r.record.split('\t');
-      if (parts.length >= 4)
-        return {
-          body: parts.slice(3).join('\t').replace(/\n$/, ''),
-          ...level,
-          timeMs,
-        };
-      return { body: r.record.replace(/\n$/, ''), ...level };
+      const message =
+        parts.length >= 4
+          ? parts.slice(3).join('\t').replace(/\n$/, '')
+          : r.record.replace(/\n$/, '');
+      // A JSON document logged as text is read as a record (its own
+      // message, level and time win: README, Log records): only its
+      // arrival is certain here.
+      if (isJsonObject(message)) return {};
+      if (parts.length >= 4) return { body: message, ...level, timeMs };
+      return { body: message, ...level };
     }
     return 'message' in r.record
       ? { body: r.record.message, ...level, timeMs }
@@ -1172,7 +1175,19 @@ export function expectedFromRuntime(r: FunctionRecord): ExpectedLog {
     const line = r.record.replace(/\n$/, '');
     // A line shaped like a runtime's (tabs, a bracketed level) is read as
     // one; only a plain line's body is certain.
-    return /\t|^\[[A-Z]+\]/.test(line) ? {} : { body: line };
+    return /\t|^\[[A-Z]+\]/.test(line) || isJsonObject(line)
+      ? {}
+      : { body: line };
   }
   return {};
+}
+
+function isJsonObject(text: string): boolean {
+  if (!text.startsWith('{')) return false;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,6 @@
  * second reader here could disagree with it); what they mean for each
  * emitted line is worked out here, independently of the extension's code.
  */
-import { SEVERITY_BY_NAME } from '../otel/severity.js';
 import type { LogLine } from './emulator.js';
 
 /** The fields of the extension's `effective configuration` line we use. */
@@ -48,8 +47,22 @@ export function parseStatedSettings(line: string): StatedSettings | undefined {
   }
 }
 
-/** OpenTelemetry severity numbers of the level names (the one table). */
-const SEVERITY = SEVERITY_BY_NAME;
+/**
+ * OpenTelemetry severity numbers of the level names the emulator writes
+ * (the log data model). Kept apart from the extension's table on purpose:
+ * the demo's check is an independent reader of what should arrive, so a
+ * mistake in the extension's table cannot also write the expectation.
+ */
+const SEVERITY: Record<string, number> = {
+  TRACE: 1,
+  DEBUG: 5,
+  INFO: 9,
+  WARN: 13,
+  WARNING: 13,
+  ERROR: 17,
+  FATAL: 21,
+  CRITICAL: 21,
+};
 
 /** The level a line names as the emulator writes it, if any. */
 function lineLevel(line: LogLine): string | undefined {

@@ -53,7 +53,7 @@ function look(opts: {
     return {
       found: false,
       reason:
-        'aws-lambda-ric is not installed (its native build failed or was skipped during npm ci)',
+        'aws-lambda-ric is not installed (npm skips it on Node 20, which its engines refuse: PATH="$PWD/node_modules/.bin:$PATH" npm install adds it; or its native build failed)',
     };
   }
   const dir = dirname(pkgPath);

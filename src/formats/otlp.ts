@@ -49,6 +49,13 @@ export async function createOtlpFormat(
       );
     }
   }
+  // Per-signal endpoints for logs and traces only (variables or a file
+  // without meter_provider) leave metrics nowhere: say so once.
+  if (config.metrics.enabled && otlp.metrics === undefined) {
+    warnings.push(
+      "no OTLP metrics endpoint is configured (OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, a base endpoint, or the file's meter_provider); metrics are not sent"
+    );
+  }
   const ca: string[] = [];
   for (const file of otlp.certificateFiles) {
     try {

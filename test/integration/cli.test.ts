@@ -72,6 +72,16 @@ describe('the command line', () => {
     [['--config', '/no/such/file.yaml'], 'cannot read the configuration file'],
     [['--endpoint', 'ftp://k:secret@x/'], '--endpoint must be an http(s) URL'],
     [['stray'], "Unexpected argument 'stray'"],
+    [['--function', '/no/such/handler.mjs'], 'no function at'],
+    [
+      [
+        '--function',
+        'test/fixtures/functions/logs.mjs',
+        '--event',
+        'test/fixtures/functions/bad-event.txt',
+      ],
+      'JSON',
+    ],
   ])('refuses %j with one line and exit 2', async (args, message) => {
     const r = await demo(args);
     expect(r.code).toBe(2);

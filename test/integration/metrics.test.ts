@@ -194,6 +194,24 @@ describe('metrics', () => {
     expect(sink.otlp().logs.length).toBeGreaterThan(0);
   });
 
+  it('per-signal endpoints for logs and traces only: one warning that metrics go nowhere, logs still arrive', async () => {
+    const { emu, sink } = await start((url) => ({
+      ...OTLP,
+      DISPATCH_POST_URI: '',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${url}/v1/logs`,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${url}/v1/traces`,
+    }));
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    await emu.shutdown();
+    expect(sink.requests.some((r) => r.path === '/v1/metrics')).toBe(false);
+    expect(sink.otlp().logs.length).toBeGreaterThan(0);
+    const warned = ownLogs(emu).filter((l) =>
+      String(l.msg).includes('no OTLP metrics endpoint')
+    );
+    expect(warned.length).toBeGreaterThan(0);
+  });
+
   it.each([404, 415, 501])(
     'an endpoint without metrics (%i): one WARN, metrics off, nothing counted as dropped',
     async (status) => {

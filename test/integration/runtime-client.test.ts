@@ -280,4 +280,36 @@ describe('the real Node.js runtime interface client under the emulator', () => {
     expect(check.problems).toEqual([]);
     expect(check.functionLinesFound).toBe(check.functionLines);
   }, 30_000);
+
+  it("--function: a handler that logs JSON documents as text passes the check (their body is the document's message, not its text)", async () => {
+    if (!realClient()) return;
+    const sink = new Sink();
+    const url = await sink.start();
+    let emu: LambdaEmulator;
+    try {
+      emu = await runDemo(
+        {
+          function: resolve('test/fixtures/functions/json-stderr.mjs'),
+          invocations: 2,
+        },
+        {
+          extensionPath: LAUNCHER,
+          captureExtensionOutput: false,
+          invocations: 2,
+          env: { DISPATCH_POST_URI: url, DISPATCH_FORMAT: 'otlp', ...FAST_ENV },
+        },
+        () => undefined
+      );
+    } finally {
+      await sink.close();
+    }
+    const got = sink.otlp();
+    const check = checkOtlp(emu, got);
+    expect(check.problems).toEqual([]);
+    expect(check.functionLinesFound).toBe(check.functionLines);
+    expect(check.functionLines).toBe(6);
+    const bodies = got.logs.map((l) => l.body);
+    expect(bodies).toContain('json error line');
+    expect(bodies).toContain('raw stderr json');
+  }, 30_000);
 });

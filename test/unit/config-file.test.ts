@@ -89,6 +89,12 @@ describe('the example file', () => {
       headers: { authorization: 'Bearer s3cret-token' },
     });
     expect(otlp.traces?.url).toBe('https://collector.example/v1/traces');
+    // meter_provider's reader exporter: without it a file that names the
+    // logs and traces endpoints sent metrics nowhere, silently.
+    expect(otlp.metrics).toEqual({
+      url: 'https://collector.example/v1/metrics',
+      headers: { authorization: 'Bearer s3cret-token' },
+    });
     expect(otlp.protocol).toBe('http/protobuf');
     expect(resource.attributes).toEqual({
       'deployment.environment.name': 'production',

@@ -36,11 +36,14 @@ describe('the effective configuration line', () => {
     expect(out.endpoints).toEqual({
       logs: 'https://otlp.example.com:4318/base/v1/logs',
       traces: 'https://otlp.example.com:4318/base/v1/traces',
+      metrics: 'https://otlp.example.com:4318/base/v1/metrics',
     });
     expect(out.headers).toEqual({
       logs: ['authorization', 'x-team'],
       traces: ['authorization', 'x-team'],
+      metrics: ['authorization', 'x-team'],
     });
+    expect(out.metricsTemporality).toBe('delta');
     expect(JSON.stringify(out)).not.toContain(SECRET);
   });
 
@@ -60,11 +63,22 @@ describe('the effective configuration line', () => {
     expect(out.headers.logs).toEqual(['x-api-key']);
   });
 
+  it('says `off` for metrics turned off', () => {
+    const out = describeConfig(
+      loadConfig({
+        DISPATCH_POST_URI: 'https://otlp.example.com:4318',
+        [`${P}METRICS`]: 'false',
+      }).config,
+      undefined
+    );
+    expect(out.endpoints.metrics).toBe('off');
+  });
+
   it('says `none` for a signal with no endpoint', () => {
     expect(describeConfig(loadConfig({}).config, undefined)).toMatchObject({
       file: 'none',
       format: 'otlp',
-      endpoints: { logs: 'none', traces: 'none' },
+      endpoints: { logs: 'none', traces: 'none', metrics: 'none' },
       protocol: 'http/protobuf',
       compression: 'none',
       flush: 'next-invoke',
