@@ -13,7 +13,7 @@
  * Loaded (with the YAML parser) only when a file exists.
  */
 import { fileKeys } from './settings.js';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 
 export interface FileSettings {
   /** Our settings, keyed like our variables without the prefix, plus DISPATCH_*. */
@@ -53,8 +53,10 @@ export function substitute(
     ) => {
       if (match === '$$') return '$';
       if (bad !== undefined) {
+        // Not quoted: what sits between the braces may be a secret typed
+        // in the wrong place, and this line reaches the backend.
         problems.push(
-          `${where}: \${${bad}} is not a valid substitution; left as it is`
+          `${where}: a \${...} that is not a valid substitution (a variable name: letters, digits and _, not starting with a digit); left as it is`
         );
         return match;
       }
@@ -72,10 +74,35 @@ export function parseConfigFile(
   const out: FileSettings = { ours: {}, std: {}, origin: {}, problems: [] };
   let doc: unknown;
   try {
-    doc = parse(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
+    // Silent: the library's own warnings go to stderr with the source line,
+    // which may hold a header value. Ours say where, never what.
+    const parsed = parseDocument(text, {
+      // prettyErrors: positions (linePos); its message is never quoted.
+      prettyErrors: true,
+      uniqueKeys: true,
+      logLevel: 'silent',
+    });
+    const [error] = parsed.errors;
+    if (error) {
+      out.problems.push(
+        `config file ${path}: not valid YAML at ${position(error.linePos)} (${error.code}; a value that starts with !, *, &, @ or % must be quoted)`
+      );
+      return out;
+    }
+    for (const w of parsed.warnings) {
+      // A tag (!x) or similar changed a value: said, and the file is not
+      // used rather than sending a wrong header.
+      out.problems.push(
+        `config file ${path}: ${position(w.linePos)} (${w.code}): a value that starts with ! or % is read as a YAML tag or directive; quote it`
+      );
+    }
+    if (parsed.warnings.length > 0) return out;
+    doc = parsed.toJS();
+  } catch {
+    // toJS() throws for an alias (*x) that names no anchor; its message
+    // quotes the value.
     out.problems.push(
-      `config file ${path}: not valid YAML: ${String((err as Error).message).split('\n')[0]}`
+      `config file ${path}: not valid YAML (an alias that names no anchor: a value that starts with * must be quoted)`
     );
     return out;
   }
@@ -333,6 +360,12 @@ export function parseConfigFile(
   }
 }
 
+/** `line L, column C` of a YAML position, for messages. */
+function position(linePos: readonly { line: number; col: number }[] | undefined): string {
+  const p = linePos?.[0];
+  return p ? `line ${p.line}, column ${p.col}` : 'an unknown position';
+}
+
 /**
  * `[{name, value}]` (resource attributes, headers) as `k=v,...`, values
  * percent-encoded. Messages may quote a name, never a value: values are
@@ -354,8 +387,8 @@ function nameValueList(
     if (
       isObj(h) &&
       typeof h.name === 'string' &&
-      h.value !== undefined &&
-      h.value !== null
+      // A scalar: a mapping or a list would be sent as "[object Object]".
+      ['string', 'number', 'boolean'].includes(typeof h.value)
     ) {
       parts.push(
         `${encodeURIComponent(h.name)}=${encodeURIComponent(String(h.value))}`
@@ -366,7 +399,7 @@ function nameValueList(
           ? ` (${JSON.stringify(h.name)})`
           : '';
       problems.push(
-        `config file ${path}: ${at} entry${name} needs name and value; skipped`
+        `config file ${path}: ${at} entry${name} needs a name and a scalar value; skipped`
       );
     }
   }

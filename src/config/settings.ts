@@ -286,6 +286,8 @@ export const SETTINGS: readonly Setting[] = [
     file: false,
     default: undefined,
     readBy: 'launcher',
+    min: 64,
+    max: 4_096,
     meaning: "an opt-in V8 heap cap (the launcher's --max-old-space-size)",
   }),
   ours('SHUTDOWN_WAIT_MS', {

@@ -38,7 +38,11 @@ export async function createOtlpFormat(
   log: Logger
 ): Promise<Format> {
   const { otlp } = config;
-  if (otlp.logs === undefined && otlp.traces === undefined) {
+  if (
+    otlp.logs === undefined &&
+    otlp.traces === undefined &&
+    otlp.metrics === undefined
+  ) {
     return { pipeline: undefined, warnings: [] };
   }
   const warnings: string[] = [];

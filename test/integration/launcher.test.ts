@@ -120,6 +120,22 @@ describe('launcher', () => {
     expect((await emu.shutdown())?.exitCode).toBe(0);
   });
 
+  it.each(['8', '1', 'big', '99999'])(
+    'LAMBDA_TELEMETRY_OTEL_MAX_HEAP_MB=%s: one warning, no cap, and the extension runs (a tiny heap crashed it)',
+    async (value) => {
+      const { emu, launch } = await launchWith(LAUNCHER, {
+        PATH: `${NODE22_DIR}:/usr/bin:/bin`,
+        LAMBDA_TELEMETRY_OTEL_MAX_HEAP_MB: value,
+      });
+      expect(launch.initMs).toBeDefined();
+      await emu.invoke({ handlerMs: 5, lines: [{ atMs: 1, message: 'x' }] });
+      expect((await emu.shutdown())?.exitCode).toBe(0);
+      expect(
+        emu.output.filter((l) => l.includes('MAX_HEAP_MB must be'))
+      ).toHaveLength(1);
+    }
+  );
+
   it('prefers a Node bundled in the layer', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'layer-'));
     dirs.push(dir);

@@ -212,6 +212,19 @@ describe('metrics', () => {
     expect(warned.length).toBeGreaterThan(0);
   });
 
+  it('a metrics endpoint alone: metrics are sent, logs and traces discarded and counted', async () => {
+    const { emu, sink } = await start((url) => ({
+      ...OTLP,
+      DISPATCH_POST_URI: '',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${url}/v1/metrics`,
+    }));
+    await emu.launch();
+    await emu.invoke({ handlerMs: 5, lines });
+    await emu.shutdown();
+    expect(total(sink.metrics(), 'faas.invocations')).toBe(1);
+    expect(sink.requests.every((r) => r.path === '/v1/metrics')).toBe(true);
+  });
+
   it.each([404, 415, 501])(
     'an endpoint without metrics (%i): one WARN, metrics off, nothing counted as dropped',
     async (status) => {

@@ -28,10 +28,13 @@ describe('substitution (declarative config spec)', () => {
     expect(problems).toEqual([]);
   });
 
-  it('leaves an invalid reference as it is and says so', () => {
+  it('leaves an invalid reference as it is and says where, without quoting it (it may hold a secret typed in the wrong place)', () => {
     const problems: string[] = [];
-    expect(substitute('${1BAD}', {}, problems, 'f')).toBe('${1BAD}');
-    expect(problems[0]).toContain('${1BAD}');
+    expect(substitute('${1BAD-s3cret}', {}, problems, 'f')).toBe(
+      '${1BAD-s3cret}'
+    );
+    expect(problems[0]).toMatch(/^f: .*not a valid substitution/);
+    expect(problems[0]).not.toContain('s3cret');
   });
 
   it('substitutes in scalars only, after parsing (a value cannot inject YAML)', () => {
@@ -299,5 +302,27 @@ describe('filters', () => {
 
   it('is no work at all when nothing filters', () => {
     expect(createFilter(loadConfig({}).config.filters)).toBeNull();
+  });
+});
+
+describe('a header value YAML would misread', () => {
+  const secret = 'Qw3rtyS3cret';
+  it.each([
+    ['a tag (!)', `!${secret}`],
+    ['an alias (*)', `*${secret}`],
+  ])('%s: the file is refused, where is said, the value never', (_n, v) => {
+    const yaml = `logger_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            endpoint: https://h/v1/logs\n            headers:\n              - name: authorization\n                value: ${v}\n`;
+    const parsed = parseConfigFile(yaml, 'x.yaml', {});
+    expect(parsed.problems.length).toBeGreaterThan(0);
+    expect(parsed.problems.join('\n')).not.toContain(secret);
+    expect(parsed.problems[0]).toMatch(/quote/);
+    expect(parsed.std.OTEL_EXPORTER_OTLP_LOGS_HEADERS).toBeUndefined();
+  });
+
+  it('a mapping as a header value is skipped, not sent as [object Object]', () => {
+    const yaml = `logger_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            endpoint: https://h/v1/logs\n            headers:\n              - name: x-a\n                value: {k: v}\n`;
+    const parsed = parseConfigFile(yaml, 'x.yaml', {});
+    expect(parsed.std.OTEL_EXPORTER_OTLP_LOGS_HEADERS).toBeUndefined();
+    expect(parsed.problems[0]).toContain('scalar value');
   });
 });
