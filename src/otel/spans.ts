@@ -96,8 +96,13 @@ interface PhaseState {
   late?: boolean;
 }
 
+/** Invocations remembered as sent, so a replayed event opens no span. */
+const FINISHED_REMEMBERED = 1_024;
+
 export class SpanAssembler {
   private readonly _open = new Map<string, Invocation>();
+  /** Request ids whose span has been sent (the last FINISHED_REMEMBERED). */
+  private readonly _finished = new Set<string>();
   private readonly _arns = new Map<string, string>();
   private _phase: PhaseState | undefined;
   /** The invocation the pending init/restore span will join. */
@@ -239,6 +244,10 @@ export class SpanAssembler {
     if (typeof requestId !== 'string' || requestId === '') return undefined;
     let inv = this._open.get(requestId);
     if (inv) return inv;
+    // A replayed or late event of an invocation already sent opens no
+    // second span (nor counts it twice in the metrics): it stays a log
+    // record of its own.
+    if (this._finished.has(requestId)) return undefined;
     const tracing = (record.tracing ?? {}) as Rec;
     const xray = parseXRayHeader(tracing.value);
     const ctx: SpanContext = {
@@ -275,6 +284,12 @@ export class SpanAssembler {
 
   private _finish(inv: Invocation, nowMs?: number): void {
     this._open.delete(inv.requestId);
+    this._finished.add(inv.requestId);
+    if (this._finished.size > FINISHED_REMEMBERED) {
+      // Insertion order: the oldest goes.
+      const oldest = this._finished.values().next().value as string;
+      this._finished.delete(oldest);
+    }
     this._s.onInvocation?.({
       coldstart: inv.coldstart,
       report: inv.report,

@@ -88,6 +88,16 @@ function invocation(
 }
 
 describe('invocation spans', () => {
+  it('a replayed report (or a late runtimeDone) of an invocation already sent opens no second span', () => {
+    const { feed, spans, drain } = mapper();
+    const events = invocation();
+    feed(...events);
+    const [, , done, report] = events;
+    feed(report as TelemetryEvent, done as TelemetryEvent);
+    drain();
+    expect(spans().filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(1);
+  });
+
   it('holds the span until the report, then emits exactly one with every figure', () => {
     const { feed, spans } = mapper();
     const [start, line, done, report] = invocation();
