@@ -361,7 +361,9 @@ export function parseConfigFile(
 }
 
 /** `line L, column C` of a YAML position, for messages. */
-function position(linePos: readonly { line: number; col: number }[] | undefined): string {
+function position(
+  linePos: readonly { line: number; col: number }[] | undefined
+): string {
   const p = linePos?.[0];
   return p ? `line ${p.line}, column ${p.col}` : 'an unknown position';
 }

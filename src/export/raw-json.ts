@@ -82,13 +82,13 @@ export function createRawJsonExporter(
   const now = opts.now ?? Date.now;
   const split = splitUserInfo(opts.url);
   const url = split.url;
-  // The content type and the URL's credentials win over the configured
-  // headers, whatever case those were written in (HTTP names are
-  // case-insensitive; two spellings would send the header twice).
-  const headers: Record<string, string> = {};
+  // Configured headers win over the URL's credentials, as node:http (and
+  // so the OTLP format) does; names compared whatever their case (two
+  // spellings would send the header twice). The content type is ours.
+  const headers: Record<string, string> = { ...split.headers };
   for (const [k, v] of Object.entries(opts.headers ?? {}))
     headers[k.toLowerCase()] = v;
-  Object.assign(headers, split.headers);
+  headers['content-type'] = 'application/json';
   const newAgent = (): Agent =>
     new Agent({
       // The Dispatcher sends one request at a time. With more than one

@@ -112,7 +112,7 @@ describe('raw JSON exporter', () => {
     expect(s.requests[0]?.headers['content-type']).toBe('application/json');
   });
 
-  it('sends each header once, whatever case the configured names use; the URL credentials win', async () => {
+  it('sends each header once, whatever case the configured names use; a configured authorization wins over the URL credentials, as in the OTLP format', async () => {
     const s = await sink();
     const u = new URL(s.url);
     u.username = 'user';
@@ -132,9 +132,7 @@ describe('raw JSON exporter', () => {
     const names = raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
     expect(names.filter((n) => n === 'authorization')).toHaveLength(1);
     expect(names.filter((n) => n === 'content-type')).toHaveLength(1);
-    expect(s.requests[0]?.headers.authorization).toBe(
-      `Basic ${Buffer.from('user:pw').toString('base64')}`
-    );
+    expect(s.requests[0]?.headers.authorization).toBe('Bearer configured');
     expect(s.requests[0]?.headers['content-type']).toBe('application/json');
   });
 
