@@ -29,8 +29,12 @@ const LEVELS = [
   'ERROR',
   'FATAL',
 ] as const;
-/** Lambda caps one log entry at 256 KiB; anything past a sane bound is a broken stream. */
-const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * Only a sanity bound on a header's length (past it, the stream is taken
+ * as broken): a real log call of several MiB is a frame like any other
+ * (1 MiB here made the rest of the process's output unreadable).
+ */
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export interface LogFrame {
   kind: 'text' | 'json';
