@@ -18,6 +18,10 @@ import { setting } from './settings.js';
 
 export { keyValues };
 
+/**
+ * DISPATCH_FORMAT: OTLP/HTTP through the OpenTelemetry SDK, or the raw
+ * JSON POST of the AWS samples (README, "Configuration").
+ */
 export type DispatchFormat = 'otlp' | 'raw';
 /**
  * `next-invoke`: export at each INVOKE, while the handler runs (the seed's
@@ -25,6 +29,7 @@ export type DispatchFormat = 'otlp' | 'raw';
  * calling /next (fresher data, billed time).
  */
 export type FlushPolicy = 'next-invoke' | 'end';
+/** OTEL_EXPORTER_OTLP_PROTOCOL: the OTLP/HTTP encoding (README, "Where OTLP goes"). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 /**
  * `delta`: each export carries what happened since the previous one
@@ -39,6 +44,7 @@ export interface SignalTarget {
   url: string;
   headers: Readonly<Record<string, string>>;
 }
+/** The Telemetry API streams one may subscribe to (lambda-apis.md §2.1). */
 export type TelemetryType = 'platform' | 'function' | 'extension';
 const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'platform',
@@ -46,6 +52,10 @@ const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'extension',
 ];
 
+/**
+ * What is dropped on receipt, before mapping (lambda/filter.ts; README,
+ * "Configuration").
+ */
 export interface Filters {
   /** Function / extension records below this severity number are dropped on receipt. */
   functionMinSeverity: number | undefined;
@@ -55,6 +65,10 @@ export interface Filters {
   exclude: string[];
 }
 
+/**
+ * The whole configuration, as `loadConfig` returns it (frozen). Durations
+ * are ms, sizes bytes, unless a field says otherwise.
+ */
 export interface Config {
   /** AWS_LAMBDA_RUNTIME_API (host:port); undefined outside Lambda. */
   runtimeApi: string | undefined;
@@ -144,6 +158,10 @@ export interface Config {
   shutdownWaitMs: number | undefined;
 }
 
+/**
+ * What `loadConfig` returns: it never throws; every rejected value is a
+ * warning and its setting's default.
+ */
 export interface LoadedConfig {
   config: Readonly<Config>;
   /** One clear line each; the caller logs them once. */
