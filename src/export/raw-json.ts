@@ -20,6 +20,7 @@ import {
   resultForStatus,
 } from './result.js';
 
+/** The raw JSON POST exporter's settings. */
 export interface RawExporterOptions {
   /** The full http(s) URL of the POST (DISPATCH_POST_URI). */
   url: string;

@@ -7,8 +7,13 @@
 import type { TelemetryEvent } from '../lambda/events.js';
 import type { QueueItem } from '../pipeline/queue.js';
 
+/** Receives each queue item a mapper makes. */
 export type Emit<T> = (item: QueueItem<T>) => void;
 
+/**
+ * A format's mapper (implemented by RawMapper; the OTLP mapper, otel/mapper.ts,
+ * does not use this interface).
+ */
 export interface Mapper<T> {
   map(event: TelemetryEvent, out: Emit<T>): void;
   /** INVOKE tells what no event does (the invoked ARN). */

@@ -12,6 +12,11 @@ import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
 import type { BoundedQueue, QueueItem } from './queue.js';
 
+/**
+ * The raw format's dispatcher settings: `maxRequestBytes` bytes per request
+ * body; `retry` (default DEFAULT_RETRY), `now` (epoch ms) and `random` are
+ * replaced in tests.
+ */
 export interface DispatcherOptions<T> {
   queue: BoundedQueue<T>;
   maxRequestBytes: number;
@@ -23,6 +28,7 @@ export interface DispatcherOptions<T> {
   random?: () => number;
 }
 
+/** One flush's bounds. */
 export interface FlushRequest {
   /** Absolute epoch ms by which every request has finished or been aborted. */
   deadlineMs: number;
@@ -33,6 +39,10 @@ export interface FlushRequest {
   attempts?: number;
 }
 
+/**
+ * The dispatcher's counts since start, read by the raw format's pipeline
+ * stats (formats/raw.ts).
+ */
 export interface DispatchStats {
   /** Telemetry API events the endpoint accepted. */
   sentEvents: number;
@@ -61,6 +71,11 @@ const RETRY_MARGIN_MS = 50;
  */
 const DEADLINE_SLACK_MS = 5;
 
+/**
+ * The raw format's dispatcher (see above). `flush` and `settle` resolve by
+ * their deadline and do not reject on a failed export: the result is
+ * counted, and the items requeued or dropped.
+ */
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
     sentEvents: 0,

@@ -62,6 +62,7 @@ import type { Logger } from '../util/log.js';
 import { dispatchDue } from './dispatcher.js';
 import { eventCountOf, spanEventCount } from './event-count.js';
 
+/** The two signals the processor batches (metrics have their own reader). */
 export type Signal = 'logs' | 'traces';
 
 /**
@@ -87,6 +88,10 @@ export interface BatchSerializers {
   traces(spans: ReadableSpan[]): Uint8Array | undefined;
 }
 
+/**
+ * The processor's settings (see the rules above); `now` (epoch ms) defaults
+ * to `Date.now`.
+ */
 export interface MinBatchProcessorOptions {
   /** Where each signal goes; a signal without exporter is counted as discarded. */
   exporters: { logs?: BatchExporter; traces?: BatchExporter };
@@ -218,6 +223,11 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 const noop = (): void => {};
 
+/**
+ * The processor above: the SDK calls `onEmit`/`onEnd`; the OTLP format
+ * calls `seal`, `due`, `forceFlush` and `shutdown`. Nothing on this path
+ * throws: a failed export is counted in `stats` and `outcomes`.
+ */
 export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   readonly stats: ProcessorStats = {
     sentEvents: 0,
