@@ -33,8 +33,6 @@ export interface BatchExporter<T> {
     signal?: AbortSignal
   ): Promise<ExportResult>;
   shutdown(): Promise<void>;
-  /** Runs the encoding path once on throwaway items (optional). */
-  warmUp?(items: readonly T[]): void;
   /**
    * Closes every pooled connection; later exports open new ones (after a
    * SnapStart restore: sockets from before the snapshot are shared by every

@@ -4,7 +4,7 @@
  *
  * The array is split into its elements first (a scan that checks the
  * structure, so a malformed body is refused before anything is queued), and
- * each element is parsed only when the lifecycle reads it. Why not one
+ * each element is parsed only when the intake (intake.ts) reads it. Why not one
  * `JSON.parse` of the body: that makes every event of the batch exist at
  * once while they are mapped, so each young-generation collection during
  * the mapping copies and then promotes all of them (V8 grew its heap by

@@ -2,8 +2,8 @@
  * Decides what goes into each export request and keeps the accounts: splits
  * the queue into requests (per signal, under the size bound), retries what
  * failed transiently while the deadline allows, puts back what still could
- * not be sent (in order), and counts what had to be dropped. The lifecycle
- * decides when to flush; the exporter only sends.
+ * not be sent (in order), and counts what had to be dropped. The flush
+ * policy (flush-policy.ts) decides when to flush; the exporter only sends.
  */
 import { DEFAULT_RETRY } from '../constants.js';
 import type { BatchExporter, ExportResult } from '../export/result.js';

@@ -1,9 +1,10 @@
 /**
  * Our `LogRecordProcessor` and `SpanProcessor` in one object, so logs and
  * spans share one count of Telemetry API events and leave at the same
- * INVOKE: it decides *what* goes into each export; the lifecycle decides
- * *when* (it asks `due()` and calls `forceFlush(deadlineMs)`); the exporters
- * only send.
+ * INVOKE: it decides *what* goes into each export; the flush policy
+ * (flush-policy.ts) decides *when* (through the OTLP pipeline,
+ * formats/otlp.ts, it asks `due()` and calls `forceFlush(deadlineMs)`); the
+ * exporters only send.
  *
  * Rules (README "The dispatch rule", "What happens when the receiver fails"):
  * - DISPATCH_MIN_BATCH_SIZE: a flush other than SHUTDOWN's sends only when at
@@ -322,7 +323,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     this._add('traces', span, spanEventCount(span), spanBytes(span));
   }
 
-  // --- What the lifecycle asks --------------------------------------------
+  // --- What the pipeline asks (formats/otlp.ts) ---------------------------
 
   /** Telemetry API events waiting: queued, in flight, and held upstream. */
   get waitingEvents(): number {
