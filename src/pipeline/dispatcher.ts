@@ -46,7 +46,6 @@ export interface FlushRequest {
 export interface DispatchStats {
   /** Telemetry API events the endpoint accepted. */
   sentEvents: number;
-  requests: number;
   /** Events in batches the endpoint refused for good (non-retryable status). */
   rejectedEvents: number;
   /** Events dropped because the queue overflowed. */
@@ -79,7 +78,6 @@ const DEADLINE_SLACK_MS = 5;
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
     sentEvents: 0,
-    requests: 0,
     rejectedEvents: 0,
     overflowEvents: 0,
     retryableFailures: 0,
@@ -237,7 +235,6 @@ export class Dispatcher<T> {
       } catch (err) {
         result = { status: 'retryable', reason: String(err) };
       }
-      this.stats.requests++;
       if (result.status !== 'retryable') {
         this.stats.slowestRequestMs = Math.max(
           this.stats.slowestRequestMs,
