@@ -66,7 +66,10 @@ export interface Setting {
   /** Integers: the smallest and largest value taken (inclusive). */
   readonly min?: number;
   readonly max?: number;
-  /** Choices: the values taken (lower case). */
+  /**
+   * Choices: the values taken (lower case); the loader accepts these, any
+   * case, and names them in its warning (`choice` in config.ts).
+   */
   readonly values?: readonly string[];
   /** A standard OTEL_* variable that applies when ours is unset. */
   readonly standard?: string;

@@ -49,11 +49,6 @@ export interface Logger {
   ): void;
 }
 
-/** True when `value` (already lower case) is one of the five levels. */
-export function isLogLevel(value: string): value is LogLevel {
-  return Object.hasOwn(RANK, value);
-}
-
 /**
  * A logger that writes lines at `level` and above through `write` (stdout by
  * default), each `{"level","ext":name,"msg",...fields}` plus a newline. The
