@@ -37,6 +37,10 @@ export interface DeliveryOptions {
   onDropped?: (events: EmulatedEvent[], reason: string) => void;
 }
 
+/**
+ * The subscription stream an event type belongs to: `platform` for
+ * `platform.*`, else the type itself (lambda-apis.md §2.1).
+ */
 export function typeClass(type: string): string {
   return type.startsWith('platform.') ? 'platform' : type;
 }
