@@ -48,6 +48,10 @@ function sleepUntil(untilMs: number, now: () => number): Promise<void> {
   );
 }
 
+/**
+ * The settings the rules read (README, LAMBDA_TELEMETRY_OTEL_FLUSH,
+ * INVOKE_EXPORT_WAIT_MS, SHUTDOWN_WAIT_MS, EXPORT_TIMEOUT_MS).
+ */
 export interface FlushPolicyOptions {
   flush: FlushPolicyName;
   managedInstances: boolean;
@@ -78,6 +82,7 @@ export interface FlushPolicyOptions {
 /** On Managed Instances, the slack after the buffering timeout for the delivery to land (ms). */
 const DELIVERY_SLACK_MS = 50;
 
+/** What the policy reads and calls; `now` (epoch ms) defaults to `Date.now`. */
 export interface FlushPolicyDeps {
   options: FlushPolicyOptions;
   /** The pipeline once the format has loaded. */
@@ -99,6 +104,11 @@ export interface FlushPolicyDeps {
   now?: () => number;
 }
 
+/**
+ * The rules above. The lifecycle calls `onInvoke`, `tick` (its timer),
+ * `onDelivery` and `onShutdown`; each resolves by the deadline it is given
+ * and none rejects: a failed flush goes to `onError`.
+ */
 export class FlushPolicy {
   /** Between INVOKE and our next /next (not on Managed Instances). */
   private _invoke: { deadlineMs: number } | undefined;

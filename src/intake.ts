@@ -36,6 +36,7 @@ const IDS_REMEMBERED = 16;
  */
 const UNREPORTED_REMEMBERED = 1_024;
 
+/** How the intake filters and holds; `now` (epoch ms) defaults to `Date.now`. */
 export interface IntakeOptions {
   filters: Filters;
   /**
@@ -53,6 +54,10 @@ export interface IntakeOptions {
   now?: () => number;
 }
 
+/**
+ * The intake (see above). Its public counters are events, summed over the
+ * process's life; the lifecycle's drop report and shutdown line read them.
+ */
 export class Intake {
   /** Events received from the Telemetry API (before filtering). */
   received = 0;

@@ -1,6 +1,7 @@
 /**
  * The extension's whole life, top to bottom: register, listen, subscribe,
- * then answer `/next` until SHUTDOWN. This is the only module that decides
+ * then answer `/next` until SHUTDOWN. It tells the flush policy
+ * (flush-policy.ts) of each INVOKE, tick and SHUTDOWN; the policy decides
  * *when* telemetry is flushed.
  */
 import type { Config } from './config/config.js';
@@ -22,6 +23,10 @@ import { subscribe } from './lambda/telemetry-api.js';
 import type { Format, TelemetryPipeline } from './pipeline/pipeline.js';
 import type { Logger } from './util/log.js';
 
+/**
+ * What the lifecycle needs; `api` (default: the client for `runtimeApi`) and
+ * `now` (epoch ms, default `Date.now`) are replaced in tests.
+ */
 export interface LifecycleDeps {
   config: Readonly<Config>;
   /** The launcher's file name: Lambda matches it against /opt/extensions. */
@@ -49,6 +54,10 @@ interface ShutdownRequest {
   deadlineMs: number | undefined;
 }
 
+/**
+ * One extension's life (see above). `run()` is called once; `requestShutdown`
+ * may be called at any time after.
+ */
 export class Lifecycle {
   private readonly _log: Logger;
   private readonly _now: () => number;
@@ -109,6 +118,11 @@ export class Lifecycle {
     this._signal({ reason, deadlineMs: undefined });
   }
 
+  /**
+   * Registers, subscribes and answers `/next` until SHUTDOWN. Resolves with 0
+   * after SHUTDOWN (or `requestShutdown`), with 1 when register, `/next` or a
+   * strict init fails; it does not reject. The caller exits with it.
+   */
   async run(): Promise<ExitCode> {
     const { config, log } = this._deps;
 

@@ -11,13 +11,17 @@ import {
   SANDBOX_HOST,
 } from '../constants.js';
 import { MIN_SEVERITY_NAMES, SEVERITY_BY_NAME } from '../otel/severity.js';
-import { isLogLevel, type LogLevel } from '../util/log.js';
+import type { LogLevel } from '../util/log.js';
 import { keyValues, otlpSettings } from './endpoints.js';
 import type { FileSettings } from './file.js';
 import { setting } from './settings.js';
 
 export { keyValues };
 
+/**
+ * DISPATCH_FORMAT: OTLP/HTTP through the OpenTelemetry SDK, or the raw
+ * JSON POST of the AWS samples (README, "Configuration").
+ */
 export type DispatchFormat = 'otlp' | 'raw';
 /**
  * `next-invoke`: export at each INVOKE, while the handler runs (the seed's
@@ -25,6 +29,7 @@ export type DispatchFormat = 'otlp' | 'raw';
  * calling /next (fresher data, billed time).
  */
 export type FlushPolicy = 'next-invoke' | 'end';
+/** OTEL_EXPORTER_OTLP_PROTOCOL: the OTLP/HTTP encoding (README, "Where OTLP goes"). */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 /**
  * `delta`: each export carries what happened since the previous one
@@ -39,6 +44,7 @@ export interface SignalTarget {
   url: string;
   headers: Readonly<Record<string, string>>;
 }
+/** The Telemetry API streams one may subscribe to (lambda-apis.md §2.1). */
 export type TelemetryType = 'platform' | 'function' | 'extension';
 const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'platform',
@@ -46,6 +52,10 @@ const TELEMETRY_TYPES: readonly TelemetryType[] = [
   'extension',
 ];
 
+/**
+ * What is dropped on receipt, before mapping (lambda/filter.ts; README,
+ * "Configuration").
+ */
 export interface Filters {
   /** Function / extension records below this severity number are dropped on receipt. */
   functionMinSeverity: number | undefined;
@@ -55,6 +65,10 @@ export interface Filters {
   exclude: string[];
 }
 
+/**
+ * The whole configuration, as `loadConfig` returns it (frozen). Durations
+ * are ms, sizes bytes, unless a field says otherwise.
+ */
 export interface Config {
   /** AWS_LAMBDA_RUNTIME_API (host:port); undefined outside Lambda. */
   runtimeApi: string | undefined;
@@ -144,6 +158,10 @@ export interface Config {
   shutdownWaitMs: number | undefined;
 }
 
+/**
+ * What `loadConfig` returns: it never throws; every rejected value is a
+ * warning and its setting's default.
+ */
 export interface LoadedConfig {
   config: Readonly<Config>;
   /** One clear line each; the caller logs them once. */
@@ -250,17 +268,36 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
   };
   const boolSetting = (key: string): boolean =>
     bool(nameOf(key), ours(key), setting(key).default as boolean);
+  /**
+   * A `choice` setting, any case, checked against its row's `values` in
+   * settings.ts. Unset: undefined. Not one of them: a warning naming `name`
+   * and the values, and undefined (the caller uses the row's default).
+   */
+  const choice = <T extends string>(
+    key: string,
+    name: string,
+    raw: string | undefined
+  ): T | undefined => {
+    if (raw === undefined) return undefined;
+    const row = setting(key);
+    const values = row.values ?? [];
+    const v = raw.toLowerCase();
+    if (values.includes(v)) return v as T;
+    const allowed =
+      values.length === 2
+        ? `${values[0]} or ${values[1]}`
+        : `one of ${values.join(', ')}`;
+    warnings.push(
+      `${name}=${JSON.stringify(raw)} is not ${allowed}; using ${String(row.default)}`
+    );
+    return undefined;
+  };
+  const choiceDefault = <T extends string>(key: string): T =>
+    setting(key).default as T;
 
-  let logLevel: LogLevel = 'info';
-  const rawLevel = ours('LOG_LEVEL');
-  if (rawLevel !== undefined) {
-    const v = rawLevel.toLowerCase();
-    if (isLogLevel(v)) logLevel = v;
-    else
-      warnings.push(
-        `${nameOf('LOG_LEVEL')}=${JSON.stringify(rawLevel)} is not one of debug, info, warn, error, silent; using info`
-      );
-  }
+  const logLevel =
+    choice<LogLevel>('LOG_LEVEL', nameOf('LOG_LEVEL'), ours('LOG_LEVEL')) ??
+    choiceDefault<LogLevel>('LOG_LEVEL');
 
   // DISPATCH_MIN_BATCH_SIZE: a decimal integer >= 1. The AWS samples parse
   // "10abc" or "0x10" leniently or end up never dispatching; we refuse them.
@@ -333,7 +370,7 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
   const metricsEnabled = boolSetting('METRICS');
   const otlp = otlpSettings(env, std, file, postUri, url, warnings);
   if (!metricsEnabled) otlp.metrics = undefined;
-  let temporality: MetricsTemporality = 'delta';
+  let temporality: MetricsTemporality;
   {
     const own = ours('METRICS_TEMPORALITY');
     const name =
@@ -343,14 +380,9 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
           'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
     const raw =
       own ?? trimmed(std.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
-    if (raw !== undefined) {
-      const v = raw.toLowerCase();
-      if (v === 'delta' || v === 'cumulative') temporality = v;
-      else
-        warnings.push(
-          `${name}=${JSON.stringify(raw)} is not delta or cumulative; using delta`
-        );
-    }
+    temporality =
+      choice<MetricsTemporality>('METRICS_TEMPORALITY', name, raw) ??
+      choiceDefault<MetricsTemporality>('METRICS_TEMPORALITY');
   }
   const resourceAttributes = keyValues(
     'OTEL_RESOURCE_ATTRIBUTES',
@@ -379,22 +411,19 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
 
   const managedInstances =
     env.AWS_LAMBDA_INITIALIZATION_TYPE === 'lambda-managed-instances';
-  let flush: FlushPolicy = 'next-invoke';
-  const rawFlush = ours('FLUSH');
-  if (rawFlush !== undefined) {
-    const v = rawFlush.toLowerCase();
-    if (v !== 'next-invoke' && v !== 'end') {
-      warnings.push(
-        `${nameOf('FLUSH')}=${JSON.stringify(rawFlush)} is not next-invoke or end; using next-invoke`
-      );
-    } else if (v === 'end' && managedInstances) {
-      // Managed Instances have no INVOKE and no runtimeDone to wait for.
-      warnings.push(
-        `${nameOf('FLUSH')}=end is not available on Lambda Managed Instances; using next-invoke (with the timer)`
-      );
-    } else {
-      flush = v;
-    }
+  let flush = choiceDefault<FlushPolicy>('FLUSH');
+  const chosenFlush = choice<FlushPolicy>(
+    'FLUSH',
+    nameOf('FLUSH'),
+    ours('FLUSH')
+  );
+  if (chosenFlush === 'end' && managedInstances) {
+    // Managed Instances have no INVOKE and no runtimeDone to wait for.
+    warnings.push(
+      `${nameOf('FLUSH')}=end is not available on Lambda Managed Instances; using next-invoke (with the timer)`
+    );
+  } else if (chosenFlush !== undefined) {
+    flush = chosenFlush;
   }
   const retryMaxMs = intSetting('RETRY_MAX_MS');
 

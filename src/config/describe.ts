@@ -9,6 +9,10 @@
 import { severityShortName } from '../otel/severity.js';
 import type { Config, SignalTarget } from './config.js';
 
+/**
+ * The fields of the `effective configuration` line (see above); optional
+ * ones are left out when they do not apply or are unset.
+ */
 export interface EffectiveConfig {
   /** The configuration file read, or `none`. */
   file: string;
@@ -55,6 +59,10 @@ export function redactUrl(url: string): string {
   return `${u.protocol}//${u.hostname}:${port}${u.pathname}`;
 }
 
+/**
+ * The `effective configuration` of `config`; `file` is the path of the
+ * configuration file read, undefined when none. Never throws.
+ */
 export function describeConfig(
   config: Readonly<Config>,
   file: string | undefined

@@ -15,6 +15,10 @@
 import { fileKeys } from './settings.js';
 import { parseDocument } from 'yaml';
 
+/**
+ * A configuration file translated to the names of the variables it stands
+ * for (see above), for `loadConfig` to validate.
+ */
 export interface FileSettings {
   /** Our settings, keyed like our variables without the prefix, plus DISPATCH_*. */
   ours: Record<string, string>;
@@ -66,6 +70,11 @@ export function substitute(
   );
 }
 
+/**
+ * Translates the file's `text` (YAML) at `path`, substituting from `env`.
+ * Never throws: invalid YAML, a top level that is not a mapping, an unknown
+ * key or a wrong shape is a line in `problems` (the rest is still read).
+ */
 export function parseConfigFile(
   text: string,
   path: string,

@@ -33,8 +33,9 @@ import {
  * How a value is read. `integer`: decimal digits only, in `min..max`, else
  * a warning and the default; `optional-integer`: the same, but unset (or
  * invalid) is `undefined`; `boolean`: 1/true/yes/on or 0/false/no/off, any
- * case; `choice`: one of `values`, any case; the others have their own rule
- * in config.ts or endpoints.ts.
+ * case; `choice`: one of `values`, any case; `megabytes` is read by the
+ * launcher script (layer/lambda-telemetry-otel), not the loader; the
+ * others have their own rule in config.ts or endpoints.ts.
  */
 export type SettingKind =
   | 'integer'
@@ -65,7 +66,10 @@ export interface Setting {
   /** Integers: the smallest and largest value taken (inclusive). */
   readonly min?: number;
   readonly max?: number;
-  /** Choices: the values taken (lower case). */
+  /**
+   * Choices: the values taken (lower case); the loader accepts these, any
+   * case, and names them in its warning (`choice` in config.ts).
+   */
   readonly values?: readonly string[];
   /** A standard OTEL_* variable that applies when ours is unset. */
   readonly standard?: string;

@@ -78,6 +78,11 @@ export interface OtlpCheckOptions {
   spans?: boolean;
 }
 
+/**
+ * Checks `got` (what the receiver decoded) against `emu`'s own record: every
+ * function line it wrote, and (unless `opts.spans` is false) its spans.
+ * Never throws: what is missing or wrong is a line in `problems`.
+ */
 export function checkOtlp(
   emu: LambdaEmulator,
   got: { logs: DecodedLog[]; spans: DecodedSpan[] },

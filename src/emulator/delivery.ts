@@ -23,12 +23,9 @@ export interface EmulatedEvent {
 }
 
 export interface DeliveryStats {
-  emitted: number;
   delivered: number;
   /** Events in batches the listener refused or never took. */
   dropped: number;
-  posts: number;
-  failedPosts: number;
 }
 
 export interface DeliveryOptions {
@@ -40,6 +37,10 @@ export interface DeliveryOptions {
   onDropped?: (events: EmulatedEvent[], reason: string) => void;
 }
 
+/**
+ * The subscription stream an event type belongs to: `platform` for
+ * `platform.*`, else the type itself (lambda-apis.md §2.1).
+ */
 export function typeClass(type: string): string {
   return type.startsWith('platform.') ? 'platform' : type;
 }
@@ -82,11 +83,8 @@ const RECORD_KEY = '"record":';
 
 export class TelemetryDelivery {
   readonly stats: DeliveryStats = {
-    emitted: 0,
     delivered: 0,
     dropped: 0,
-    posts: 0,
-    failedPosts: 0,
   };
   /**
    * Each emitted event (serialized) and whether the listener took it;
@@ -123,7 +121,6 @@ export class TelemetryDelivery {
     if (this._stopped) return;
     if (!this.subscription.types.includes(typeClass(event.type))) return;
     const json = JSON.stringify(event);
-    this.stats.emitted++;
     const index =
       this.log.push({ json, type: event.type, delivered: false }) - 1;
     if (this._buffer.length === 0) this._firstAt = Date.now();
@@ -237,7 +234,6 @@ export class TelemetryDelivery {
     let reason = '';
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (this._stopped) break;
-      this.stats.posts++;
       try {
         const status = await this._postOnce(body);
         if (status >= 200 && status < 300) {
@@ -257,7 +253,6 @@ export class TelemetryDelivery {
         );
       }
     }
-    this.stats.failedPosts++;
     // A cut record is lost with its first refused piece, and counted once.
     const lost = batch.filter((b) => {
       if (b.lost?.value) return false;

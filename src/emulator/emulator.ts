@@ -217,6 +217,11 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const sleep = (ms: number): Promise<void> =>
   new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A fresh X-Ray context as Lambda writes it (lambda-apis.md §3.1,
+ * TraceContext): `traceId` the 32 hex digits OTel expects, `value` the
+ * `Root=1-…;Parent=…;Sampled=…` header, `parent` 16 hex digits.
+ */
 export function xrayHeader(sampled = true): {
   traceId: string;
   value: string;
@@ -234,6 +239,11 @@ export function xrayHeader(sampled = true): {
   };
 }
 
+/**
+ * The environment above. `start()` its Runtime API, `launch()` the
+ * extension, `invoke()` / `shutdown()` per script; what happened is kept in
+ * the readonly records below for the checks.
+ */
 export class LambdaEmulator {
   readonly api: RuntimeApi;
   readonly launches: LaunchRecord[] = [];

@@ -63,6 +63,12 @@ function protoRoot(): ProtoRoot {
 
 type Obj = Record<string, unknown>;
 
+/**
+ * The log records and spans of one request to `path` (the signal is the
+ * path's last word; any other path gives none), decoded by `contentType`
+ * (`application/json`, else protobuf). Throws on a body that does not
+ * decode.
+ */
 export function decodeOtlp(
   path: string,
   contentType: string,

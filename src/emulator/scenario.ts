@@ -60,6 +60,11 @@ const JSON_LINES: LogLine[] = [
   },
 ];
 
+/**
+ * Runs the standard scenario above on a new emulator and resolves with it
+ * (closed), for the checks to read its records; a failed step closes it
+ * and rejects.
+ */
 export async function runScenario(
   opts: ScenarioOptions
 ): Promise<LambdaEmulator> {

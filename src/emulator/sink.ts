@@ -41,6 +41,10 @@ export interface SinkReply {
   delayMs?: number;
 }
 
+/**
+ * The receiver above: `start()` listens on loopback, each request is kept in
+ * `requests`, `reply` decides its answer.
+ */
 export class Sink {
   readonly requests: ReceivedRequest[] = [];
   /** Decides each answer; default 200. */

@@ -54,8 +54,13 @@ import type {
 } from '../pipeline/min-batch-processor.js';
 
 export type { OtlpProtocol, SignalTarget };
+/** The signals our processor exports through OTLPExporterBase. */
 export type OtlpSignal = 'logs' | 'traces';
 
+/**
+ * Every option of the exporters, passed explicitly (the SDK would otherwise
+ * read the function's OTEL_* variables: README, "Where OTLP goes").
+ */
 export interface OtlpExporterOptions {
   logs: SignalTarget | undefined;
   traces: SignalTarget | undefined;
@@ -77,6 +82,7 @@ export interface OtlpExporterOptions {
   meterProvider?: MeterProvider | undefined;
 }
 
+/** The exporters made: one per signal that has an endpoint. */
 export interface OtlpExporters {
   logs?: BatchExporter;
   traces?: BatchExporter;

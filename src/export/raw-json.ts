@@ -3,8 +3,8 @@
  * one JSON array, to the full DISPATCH_POST_URI, over undici.
  *
  * undici is large (about 720 KiB bundled, tens of ms to compile, ~10 MiB of
- * RSS), so this module must only ever be reached through main.ts's dynamic
- * import, after the first `/next`: the static import below then puts undici
+ * RSS), so this module must only ever be reached through formats/raw.ts,
+ * which main.ts imports dynamically after the first `/next`: the static import below then puts undici
  * in a chunk that only this module's chunk loads, and the OTLP format and
  * init never pay for it.
  *
@@ -20,6 +20,7 @@ import {
   resultForStatus,
 } from './result.js';
 
+/** The raw JSON POST exporter's settings. */
 export interface RawExporterOptions {
   /** The full http(s) URL of the POST (DISPATCH_POST_URI). */
   url: string;

@@ -5,6 +5,10 @@
  * any other status means this batch will never be accepted.
  */
 
+/**
+ * What one raw-format request came to (see above). `retryAfterMs` is the
+ * receiver's Retry-After in ms.
+ */
 export type ExportResult =
   | { status: 'success' }
   /** The body would pass the request size bound: send the items in halves. */
@@ -29,8 +33,6 @@ export interface BatchExporter<T> {
     signal?: AbortSignal
   ): Promise<ExportResult>;
   shutdown(): Promise<void>;
-  /** Runs the encoding path once on throwaway items (optional). */
-  warmUp?(items: readonly T[]): void;
   /**
    * Closes every pooled connection; later exports open new ones (after a
    * SnapStart restore: sockets from before the snapshot are shared by every
@@ -41,6 +43,10 @@ export interface BatchExporter<T> {
 
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
+/**
+ * The result of an HTTP status: 2xx success; 429/502/503/504 retryable
+ * (with Retry-After, as ms, when it parses); anything else a failure.
+ */
 export function resultForStatus(
   status: number,
   retryAfter?: string | string[] | undefined

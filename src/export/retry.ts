@@ -5,6 +5,7 @@
  * one. Whether the wait fits before the deadline is the caller's call.
  */
 
+/** The raw format's waits (LAMBDA_TELEMETRY_OTEL_RETRY_BASE_MS, _MAX_MS). */
 export interface RetryPolicy {
   /** First wait. */
   baseMs: number;
@@ -12,6 +13,11 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
+/**
+ * The wait (ms) before retry number `attempt` (0 for the first): the
+ * receiver's `retryAfterMs` capped at `maxMs`, else
+ * `baseMs * 2^attempt` capped at `maxMs`, +-20 % jitter, capped again.
+ */
 export function retryDelayMs(
   attempt: number,
   policy: RetryPolicy,

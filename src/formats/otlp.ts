@@ -32,6 +32,12 @@ import {
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_INSTANCE_ID } from '@opentelemetry/semantic-conventions';
 
+/**
+ * The OTLP format for `config`, with register's answer (`registration`,
+ * for the account id and function name). Its `pipeline` is undefined when
+ * neither logs nor traces have an endpoint; a missing signal's endpoint or
+ * an unreadable certificate file is a warning, not an error.
+ */
 export async function createOtlpFormat(
   config: Readonly<Config>,
   registration: RegisterResult | undefined,

@@ -13,6 +13,10 @@ import type { Format } from '../pipeline/pipeline.js';
 import { BoundedQueue } from '../pipeline/queue.js';
 import type { Logger } from '../util/log.js';
 
+/**
+ * The raw format for `config`; its `pipeline` is undefined without
+ * DISPATCH_POST_URI. No warnings of its own.
+ */
 export async function createRawFormat(
   config: Readonly<Config>,
   log: Logger

@@ -4,7 +4,7 @@
  *
  * The array is split into its elements first (a scan that checks the
  * structure, so a malformed body is refused before anything is queued), and
- * each element is parsed only when the lifecycle reads it. Why not one
+ * each element is parsed only when the intake (intake.ts) reads it. Why not one
  * `JSON.parse` of the body: that makes every event of the batch exist at
  * once while they are mapped, so each young-generation collection during
  * the mapping copies and then promotes all of them (V8 grew its heap by
@@ -20,6 +20,10 @@
 import { discard } from '../util/memory.js';
 import type { TelemetryEvent } from './events.js';
 
+/**
+ * A body read: its batch, or why it is not a JSON array of values (the
+ * listener answers 400 with `reason`). Reading never throws.
+ */
 export type ParseResult =
   | { ok: true; batch: EventBatch }
   | { ok: false; reason: string };
@@ -206,6 +210,7 @@ function refuse(body: Buffer): ParseResult {
   };
 }
 
+/** The JSON bytes the scanners look for (also used by stitch.ts). */
 export const OPEN_ARRAY = 0x5b;
 export const CLOSE_ARRAY = 0x5d;
 export const OPEN_OBJECT = 0x7b;
@@ -214,6 +219,10 @@ export const COMMA = 0x2c;
 export const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/**
+ * Index of the first byte at or after `from` that is not JSON whitespace
+ * (`b.length` when none).
+ */
 export function skipSpace(b: Buffer, from: number): number {
   let i = from;
   while (i < b.length) {

@@ -8,13 +8,16 @@
  * still delivered (raw) rather than lost.
  */
 
+/** `initializationType` (lambda-apis.md §3.1); any other string passes. */
 export type InitType =
   | 'on-demand'
   | 'provisioned-concurrency'
   | 'snap-start'
   | 'lambda-managed-instances'
   | (string & {});
+/** `phase` of the init events (lambda-apis.md §3.1). */
 export type InitPhase = 'init' | 'invoke' | (string & {});
+/** `status` of the runtimeDone and report events (lambda-apis.md §3.1). */
 export type Status =
   | 'success'
   | 'failure'
@@ -22,18 +25,30 @@ export type Status =
   | 'timeout'
   | (string & {});
 
+/**
+ * One entry of a platform event's `spans` (lambda-apis.md §3.1): `start` an
+ * ISO 8601 time, `durationMs` ms.
+ */
 export interface PhaseSpan {
   name?: string;
   start?: string;
   durationMs?: number;
 }
 
+/**
+ * A platform event's `tracing` (lambda-apis.md §3.1): `type` `X-Amzn-Trace-Id`
+ * and `value` the X-Ray header; `spanId` (16 hex digits) when present.
+ */
 export interface TraceContext {
   spanId?: string;
   type?: string;
   value?: string;
 }
 
+/**
+ * `platform.report`'s `metrics` (lambda-apis.md §3): durations in ms, memory
+ * in MB.
+ */
 export interface ReportMetrics {
   durationMs?: number;
   billedDurationMs?: number;
@@ -52,6 +67,7 @@ interface Envelope<T extends string, R> {
 
 type Open<T> = T & Record<string, unknown>;
 
+/** The events of lambda-apis.md §3, one type each; `time` is ISO 8601. */
 export type InitStartEvent = Envelope<
   'platform.initStart',
   Open<{
@@ -158,6 +174,7 @@ export type LogRecordEvent = Envelope<
 /** Any event type Lambda may add later; passed through as it came. */
 export type UnknownEvent = Envelope<string, unknown>;
 
+/** Every event type this extension reads (lambda-apis.md §3). */
 export type KnownEvent =
   | InitStartEvent
   | InitRuntimeDoneEvent
@@ -173,6 +190,7 @@ export type KnownEvent =
   | LogsDroppedEvent
   | LogRecordEvent;
 
+/** One element of a Telemetry API batch, known or not. */
 export type TelemetryEvent = KnownEvent | UnknownEvent;
 
 /** The event's `type` if it is a string, else `unknown`. */

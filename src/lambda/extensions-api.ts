@@ -5,6 +5,11 @@
 import { EXTENSIONS_API_VERSION } from '../constants.js';
 import { httpRequest } from '../util/http.js';
 
+/**
+ * What register answers (lambda-apis.md §1.2): the identifier from the
+ * `Lambda-Extension-Identifier` header; the rest from the body, when present
+ * and a string.
+ */
 export interface RegisterResult {
   extensionId: string;
   functionName?: string;
@@ -13,8 +18,13 @@ export interface RegisterResult {
   accountId?: string;
 }
 
+/** The events an extension may register for (lambda-apis.md §1.2). */
 export type LambdaEventType = 'INVOKE' | 'SHUTDOWN';
 
+/**
+ * An INVOKE from `/event/next` (lambda-apis.md §1.3); `deadlineMs` is the
+ * invocation's deadline (epoch ms).
+ */
 export interface InvokeEvent {
   eventType: 'INVOKE';
   deadlineMs?: number;
@@ -23,12 +33,17 @@ export interface InvokeEvent {
   tracing?: { type?: string; value?: string };
 }
 
+/**
+ * A SHUTDOWN from `/event/next` (lambda-apis.md §1.3, §1.6); `deadlineMs`
+ * (epoch ms) ends the shutdown phase.
+ */
 export interface ShutdownEvent {
   eventType: 'SHUTDOWN';
   deadlineMs?: number;
   shutdownReason?: string;
 }
 
+/** One event from `/event/next`. */
 export type NextEvent = InvokeEvent | ShutdownEvent;
 
 /** A call the Extensions API answered with an unexpected status. */
@@ -43,6 +58,11 @@ export class ExtensionsApiError extends Error {
   }
 }
 
+/**
+ * The Extensions API calls (lambda-apis.md §1). Each rejects with an
+ * `ExtensionsApiError` on an unexpected status, and with the socket's error
+ * when the call itself fails.
+ */
 export interface ExtensionsApi {
   register(name: string, events: LambdaEventType[]): Promise<RegisterResult>;
   /**
@@ -54,6 +74,12 @@ export interface ExtensionsApi {
   exitError(errorType: string, message: string): Promise<void>;
 }
 
+/**
+ * A client for `runtimeApi` (AWS_LAMBDA_RUNTIME_API, host:port). It keeps
+ * the identifier from `register`; `initError` and `exitError` do nothing
+ * before it (1 s limit each). `next` also rejects (a `SyntaxError`) on a
+ * body that is not JSON.
+ */
 export function createExtensionsApi(runtimeApi: string): ExtensionsApi {
   const base = `http://${runtimeApi}/${EXTENSIONS_API_VERSION}/extension`;
   let id: string | undefined;

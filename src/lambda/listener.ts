@@ -30,6 +30,7 @@ import { CutRecords } from './stitch.js';
 const requireBuiltin = createRequire(import.meta.url);
 const dns = requireBuiltin('node:dns') as typeof import('node:dns');
 
+/** How to listen; `maxBytes` is the subscription's buffering `maxBytes`. */
 export interface ListenerOptions {
   host: string;
   /** When false, a host that does not resolve falls back to 127.0.0.1. */
@@ -57,6 +58,10 @@ export interface ListenerStats {
   cutRecordsDropped: number;
 }
 
+/**
+ * A listening server: `port` is the one bound (the OS's pick when asked for
+ * 0), `host` the address after the fallback.
+ */
 export interface Listener {
   readonly port: number;
   readonly host: string;
@@ -65,6 +70,13 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/**
+ * Binds the listener. A host that does not resolve (unless overridden) falls
+ * back to 127.0.0.1 with a warning; rejects only when the bind fails
+ * (EADDRINUSE and the like). Answers 405 to anything but POST, 400 to a body
+ * that is not a batch, 413 past 2 x maxBytes + LISTENER_BODY_SLACK_BYTES,
+ * else 200 after `onEvents`.
+ */
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const { log } = opts;
   const limit = 2 * opts.maxBytes + LISTENER_BODY_SLACK_BYTES;

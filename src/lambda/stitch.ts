@@ -35,6 +35,10 @@ import {
   valueEnd,
 } from './batch.js';
 
+/**
+ * The joiner (see above), one per listener. `read` never throws; its
+ * counters are events, read by the listener's `stats()`.
+ */
 export class CutRecords {
   /** Cut records whose halves were joined (events). */
   joined = 0;

@@ -10,6 +10,10 @@ import {
 import { httpRequest } from '../util/http.js';
 import { ExtensionsApiError } from './extensions-api.js';
 
+/**
+ * One subscription (lambda-apis.md §2.1): `port` is the listener's;
+ * `buffering` is sent as is (`maxBytes` bytes, `timeoutMs` ms).
+ */
 export interface SubscribeOptions {
   runtimeApi: string;
   extensionId: string;
@@ -18,6 +22,7 @@ export interface SubscribeOptions {
   buffering: { maxItems: number; maxBytes: number; timeoutMs: number };
 }
 
+/** `not-supported`: the API answered 202 (a local emulator: no telemetry). */
 export type SubscribeOutcome = 'subscribed' | 'not-supported';
 
 /** The URI Lambda posts to: always sandbox.localdomain, whatever we bound. */
@@ -25,6 +30,11 @@ export function destinationUri(port: number): string {
   return `http://${SANDBOX_HOST}:${port}/`;
 }
 
+/**
+ * Subscribes (5 s limit). Resolves on 200 or 202; rejects with an
+ * `ExtensionsApiError` on any other status, and with the socket's error when
+ * the call fails.
+ */
 export async function subscribe(
   opts: SubscribeOptions
 ): Promise<SubscribeOutcome> {

@@ -1,14 +1,15 @@
 /**
- * What a format does with Telemetry API events on receipt: turn each into
- * queue items (the item counts the events it stands for), possibly holding
- * some back until they are complete (an invocation span waits for its
- * report).
+ * The raw format's mapper interface (events to queue items, each counting
+ * the events it stands for), and the drop report both formats put into the
+ * stream. The OTLP format maps through otel/mapper.ts instead.
  */
 import type { TelemetryEvent } from '../lambda/events.js';
 import type { QueueItem } from '../pipeline/queue.js';
 
+/** Receives each queue item a mapper makes. */
 export type Emit<T> = (item: QueueItem<T>) => void;
 
+/** Implemented by RawMapper (map/raw.ts). */
 export interface Mapper<T> {
   map(event: TelemetryEvent, out: Emit<T>): void;
   /** INVOKE tells what no event does (the invoked ARN). */
@@ -17,8 +18,7 @@ export interface Mapper<T> {
     invokedArn: string | undefined
   ): void;
   /**
-   * The end of one Telemetry API delivery: hand over whatever is buffered
-   * (a format may gather records into chunks while mapping a delivery).
+   * The end of one Telemetry API delivery: hand over whatever is buffered.
    */
   seal(out: Emit<T>): void;
   /**
@@ -37,7 +37,7 @@ export interface Mapper<T> {
 }
 
 /**
- * The event type of our drop report (README, "Drops"): in the raw format an
+ * The event type of our drop report (README, "Delivery guarantees"): in the raw format an
  * event `{ time, type, record: DropReport }`, in OTLP a WARN log record whose
  * `aws.lambda.event.type` attribute is this.
  */

@@ -11,6 +11,10 @@ import {
   type Mapper,
 } from './mapper.js';
 
+/**
+ * The raw format's mapper: one queue item per event (its JSON text, 1
+ * event, its UTF-8 bytes); the drop report is an item of 0 events.
+ */
 export class RawMapper implements Mapper<string> {
   readonly pendingEvents = 0;
   readonly discardedEvents = 0;

@@ -34,6 +34,11 @@ import {
 import { NUMERIC_LEVEL_NAME, SEVERITY_BY_NAME } from './severity.js';
 import { parseLogTimeMs, parseTimeMs } from './time.js';
 
+/**
+ * What a `function`/`extension` record says of itself: `timeMs` its own time
+ * (epoch ms), the request id and severity when it names them; `body` the
+ * message after a recognised text prefix, else the record itself.
+ */
 export interface ParsedLog {
   body: unknown;
   timeMs?: number;
@@ -148,6 +153,11 @@ interface Prefix {
   severity: { text: string; number: SeverityNumber } | undefined;
 }
 
+/**
+ * Parses one `function`/`extension` record: a text line (the runtimes'
+ * prefixes, see above) or a JSON-format object (lambda-apis.md §3.3);
+ * anything else becomes the body as it is. Never throws.
+ */
 export function parseLogRecord(record: unknown): ParsedLog {
   if (typeof record === 'string') return parseText(record);
   if (record !== null && typeof record === 'object' && !Array.isArray(record)) {

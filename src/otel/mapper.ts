@@ -58,6 +58,10 @@ export const LOG_RECORD_LIMITS: Required<LogRecordLimits> = {
   attributeValueLengthLimit: Number.POSITIVE_INFINITY,
 };
 
+/**
+ * What the mapper needs; `functionName` names the invocation span (README,
+ * "What the spans and log records carry").
+ */
 export interface OtelMapperOptions {
   functionName: string;
   resourceAttributes: Attributes;

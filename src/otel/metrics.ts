@@ -12,6 +12,7 @@
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { ATTR_FAAS_COLDSTART } from './semconv.js';
 
+/** The FaaS metric names of the semantic conventions (README, Metrics). */
 export const METRIC_FAAS_INVOCATIONS = 'faas.invocations';
 export const METRIC_FAAS_ERRORS = 'faas.errors';
 export const METRIC_FAAS_TIMEOUTS = 'faas.timeouts';
@@ -53,6 +54,11 @@ export interface InvocationOutcome {
   runtimeDone?: Rec | undefined;
 }
 
+/**
+ * The instruments above, created on `meter`; durations are recorded in
+ * seconds, memory in bytes. Nothing here throws on a missing figure: it is
+ * not recorded.
+ */
 export class FaasMetrics {
   private readonly _invocations: Counter;
   private readonly _errors: Counter;

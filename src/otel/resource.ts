@@ -30,6 +30,10 @@ import {
   CLOUD_PLATFORM_VALUE_AWS_LAMBDA,
 } from './semconv.js';
 
+/**
+ * What the resource is built from: the Lambda environment and register's
+ * answer (`memoryMb` in MB, AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+ */
 export interface ResourceInputs {
   functionName: string | undefined;
   functionVersion: string | undefined;
@@ -43,6 +47,13 @@ export interface ResourceInputs {
   distroVersion: string;
 }
 
+/**
+ * The resource's attributes (README, "What the spans and log records
+ * carry"): cloud.*, faas.*, telemetry.sdk.* and telemetry.distro.*, then
+ * OTEL_RESOURCE_ATTRIBUTES over them, then `service.name`
+ * (OTEL_SERVICE_NAME, else the attribute, else the function name, else
+ * `unknown_service`).
+ */
 export function resourceAttributes(i: ResourceInputs): Attributes {
   const a: Attributes = {
     [ATTR_CLOUD_PROVIDER]: CLOUD_PROVIDER_VALUE_AWS,
@@ -78,6 +89,10 @@ export function resourceAttributes(i: ResourceInputs): Attributes {
   return a;
 }
 
+/**
+ * The resource of `attributes`, with `faas.instance` set to `instanceId`
+ * (platform.initStart's) unless the attributes already name one.
+ */
 export function buildResource(
   attributes: Attributes,
   instanceId?: string

@@ -53,12 +53,14 @@ import {
 
 type Rec = Record<string, unknown>;
 
+/** A finished span, and the events it accounts for (the pipeline's count). */
 export interface SpanOutput {
   span: ReadableSpan;
   /** Telemetry API events this span was built from. */
   events: number;
 }
 
+/** What the assembler needs; `resource` is read when a span is emitted. */
 export interface SpanSettings {
   functionName: string;
   resource: () => Resource;
@@ -99,6 +101,10 @@ interface PhaseState {
 /** Invocations remembered as sent, so a replayed event opens no span. */
 const FINISHED_REMEMBERED = 1_024;
 
+/**
+ * Builds the spans above from platform events and hands each finished one
+ * to `emit`, once. Times are epoch ms.
+ */
 export class SpanAssembler {
   private readonly _open = new Map<string, Invocation>();
   /** Request ids whose span has been sent (the last FINISHED_REMEMBERED). */

@@ -40,6 +40,10 @@ function parseUncached(value: string): number | undefined {
   return ms;
 }
 
+/**
+ * Epoch ms (fractions kept to the nanosecond) as OpenTelemetry's
+ * [seconds, nanoseconds].
+ */
 export function toHrTime(ms: number): HrTime {
   let seconds = Math.floor(ms / 1_000);
   let nanos = Math.round((ms - seconds * 1_000) * 1_000_000);

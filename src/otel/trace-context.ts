@@ -16,6 +16,10 @@ const SPAN_ID = /^[0-9a-f]{16}$/i;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
 
+/**
+ * The ids of an X-Ray header, lower case; undefined when it is not a
+ * string or has no valid, non-zero Root. A bad or zero Parent is left out.
+ */
 export function parseXRayHeader(value: unknown): XRayContext | undefined {
   if (typeof value !== 'string') return undefined;
   let traceId: string | undefined;
@@ -45,6 +49,7 @@ export function parseXRayHeader(value: unknown): XRayContext | undefined {
   };
 }
 
+/** True for 16 hex digits, not all zero (a valid OTel span id). */
 export function isSpanId(value: unknown): value is string {
   return (
     typeof value === 'string' && SPAN_ID.test(value) && value !== ZERO_SPAN
@@ -189,10 +194,12 @@ export function osEntropy(out: Uint8Array): void {
 /** The process's generator: the mapper's ids, reseeded after a restore. */
 export const processIds = new IdGenerator();
 
+/** A trace id from `processIds` (32 hex digits); only the tests call it. */
 export function newTraceId(): string {
   return processIds.traceId();
 }
 
+/** A span id from `processIds` (16 hex digits); only the tests call it. */
 export function newSpanId(): string {
   return processIds.spanId();
 }

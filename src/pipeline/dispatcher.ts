@@ -2,8 +2,8 @@
  * Decides what goes into each export request and keeps the accounts: splits
  * the queue into requests (per signal, under the size bound), retries what
  * failed transiently while the deadline allows, puts back what still could
- * not be sent (in order), and counts what had to be dropped. The lifecycle
- * decides when to flush; the exporter only sends.
+ * not be sent (in order), and counts what had to be dropped. The flush
+ * policy (flush-policy.ts) decides when to flush; the exporter only sends.
  */
 import { DEFAULT_RETRY } from '../constants.js';
 import type { BatchExporter, ExportResult } from '../export/result.js';
@@ -12,6 +12,11 @@ import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
 import type { BoundedQueue, QueueItem } from './queue.js';
 
+/**
+ * The raw format's dispatcher settings: `maxRequestBytes` bytes per request
+ * body; `retry` (default DEFAULT_RETRY), `now` (epoch ms) and `random` are
+ * replaced in tests.
+ */
 export interface DispatcherOptions<T> {
   queue: BoundedQueue<T>;
   maxRequestBytes: number;
@@ -23,6 +28,7 @@ export interface DispatcherOptions<T> {
   random?: () => number;
 }
 
+/** One flush's bounds. */
 export interface FlushRequest {
   /** Absolute epoch ms by which every request has finished or been aborted. */
   deadlineMs: number;
@@ -33,10 +39,13 @@ export interface FlushRequest {
   attempts?: number;
 }
 
+/**
+ * The dispatcher's counts since start, read by the raw format's pipeline
+ * stats (formats/raw.ts).
+ */
 export interface DispatchStats {
   /** Telemetry API events the endpoint accepted. */
   sentEvents: number;
-  requests: number;
   /** Events in batches the endpoint refused for good (non-retryable status). */
   rejectedEvents: number;
   /** Events dropped because the queue overflowed. */
@@ -61,10 +70,14 @@ const RETRY_MARGIN_MS = 50;
  */
 const DEADLINE_SLACK_MS = 5;
 
+/**
+ * The raw format's dispatcher (see above). `flush` and `settle` resolve by
+ * their deadline and do not reject on a failed export: the result is
+ * counted, and the items requeued or dropped.
+ */
 export class Dispatcher<T> {
   readonly stats: DispatchStats = {
     sentEvents: 0,
-    requests: 0,
     rejectedEvents: 0,
     overflowEvents: 0,
     retryableFailures: 0,
@@ -222,7 +235,6 @@ export class Dispatcher<T> {
       } catch (err) {
         result = { status: 'retryable', reason: String(err) };
       }
-      this.stats.requests++;
       if (result.status !== 'retryable') {
         this.stats.slowestRequestMs = Math.max(
           this.stats.slowestRequestMs,

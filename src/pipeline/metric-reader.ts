@@ -33,6 +33,7 @@ export interface MetricsExporter {
   shutdown(): Promise<void>;
 }
 
+/** The reader's settings; `now` (epoch ms) defaults to `Date.now`. */
 export interface FlushMetricReaderOptions {
   temporality: AggregationTemporalitySelector;
   log: Logger;
@@ -46,6 +47,10 @@ const NO_METRICS_STATUSES = new Set([404, 415, 501]);
 
 const noop = (): void => {};
 
+/**
+ * The reader above: collections are exported when the processors flush,
+ * never on a timer.
+ */
 export class FlushMetricReader extends MetricReader {
   private _exporter: MetricsExporter | undefined;
   private _pending: ResourceMetrics[] = [];

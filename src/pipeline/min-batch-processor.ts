@@ -1,9 +1,10 @@
 /**
  * Our `LogRecordProcessor` and `SpanProcessor` in one object, so logs and
  * spans share one count of Telemetry API events and leave at the same
- * INVOKE: it decides *what* goes into each export; the lifecycle decides
- * *when* (it asks `due()` and calls `forceFlush(deadlineMs)`); the exporters
- * only send.
+ * INVOKE: it decides *what* goes into each export; the flush policy
+ * (flush-policy.ts) decides *when* (through the OTLP pipeline,
+ * formats/otlp.ts, it asks `due()` and calls `forceFlush(deadlineMs)`); the
+ * exporters only send.
  *
  * Rules (README "The dispatch rule", "What happens when the receiver fails"):
  * - DISPATCH_MIN_BATCH_SIZE: a flush other than SHUTDOWN's sends only when at
@@ -62,6 +63,7 @@ import type { Logger } from '../util/log.js';
 import { dispatchDue } from './dispatcher.js';
 import { eventCountOf, spanEventCount } from './event-count.js';
 
+/** The two signals the processor batches (metrics have their own reader). */
 export type Signal = 'logs' | 'traces';
 
 /**
@@ -87,6 +89,10 @@ export interface BatchSerializers {
   traces(spans: ReadableSpan[]): Uint8Array | undefined;
 }
 
+/**
+ * The processor's settings (see the rules above); `now` (epoch ms) defaults
+ * to `Date.now`.
+ */
 export interface MinBatchProcessorOptions {
   /** Where each signal goes; a signal without exporter is counted as discarded. */
   exporters: { logs?: BatchExporter; traces?: BatchExporter };
@@ -218,6 +224,11 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 const noop = (): void => {};
 
+/**
+ * The processor above: the SDK calls `onEmit`/`onEnd`; the OTLP format
+ * calls `seal`, `due`, `forceFlush` and `shutdown`. Nothing on this path
+ * throws: a failed export is counted in `stats` and `outcomes`.
+ */
 export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
   readonly stats: ProcessorStats = {
     sentEvents: 0,
@@ -312,7 +323,7 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
     this._add('traces', span, spanEventCount(span), spanBytes(span));
   }
 
-  // --- What the lifecycle asks --------------------------------------------
+  // --- What the pipeline asks (formats/otlp.ts) ---------------------------
 
   /** Telemetry API events waiting: queued, in flight, and held upstream. */
   get waitingEvents(): number {

@@ -6,6 +6,10 @@
 import type { TelemetryEvent } from '../lambda/events.js';
 import type { DropReport } from '../map/mapper.js';
 
+/**
+ * The counts the lifecycle reads, since start: for the drop report and the
+ * shutdown line.
+ */
 export interface PipelineStats {
   /** Events the endpoint accepted. */
   sentEvents: number;
@@ -25,6 +29,10 @@ export interface PipelineStats {
   rejectedRecords?: number;
 }
 
+/**
+ * What the intake, the flush policy and the lifecycle call on a loaded
+ * format. Deadlines are epoch ms.
+ */
 export interface TelemetryPipeline {
   /** Maps one event; throws only on a mapping bug (the intake skips it). */
   map(event: TelemetryEvent): void;

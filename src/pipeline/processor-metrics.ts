@@ -24,6 +24,10 @@ const ATTR_ERROR_TYPE = 'error.type';
 const ATTR_OTEL_COMPONENT_TYPE = 'otel.component.type';
 const ATTR_OTEL_COMPONENT_NAME = 'otel.component.name';
 
+/**
+ * Registers the processor's `otel.sdk.processor.*` instruments (see above)
+ * on `meter`, for each of `signals`; read at each collection.
+ */
 export function observeProcessor(
   meter: Meter,
   processor: Pick<

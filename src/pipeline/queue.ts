@@ -8,6 +8,7 @@
  * want stale data, and every drop is counted.
  */
 
+/** One queued value, with what the bounds count. */
 export interface QueueItem<T> {
   value: T;
   /** Telemetry API events this item stands for (>= 1). */
@@ -18,16 +19,22 @@ export interface QueueItem<T> {
   records?: number;
 }
 
+/** The bounds: events, and bytes (LAMBDA_TELEMETRY_OTEL_MAX_QUEUE_*). */
 export interface QueueLimits {
   maxEvents: number;
   maxBytes: number;
 }
 
+/** Events, and their bytes, dropped on overflow. */
 export interface DropCounts {
   events: number;
   bytes: number;
 }
 
+/**
+ * The queue above. `push` and `requeue` drop the oldest items past a bound
+ * and return the events dropped; nothing throws.
+ */
 export class BoundedQueue<T> {
   private _items: (QueueItem<T> | undefined)[] = [];
   private _head = 0;

@@ -9,16 +9,25 @@
 import { createRequire } from 'node:module';
 
 const requireBuiltin = createRequire(import.meta.url);
+/**
+ * `node:http`, loaded through `createRequire` (see above); shared with the
+ * listener so the module is loaded once.
+ */
 export const nodeHttp = requireBuiltin(
   'node:http'
 ) as typeof import('node:http');
 
+/** A whole answer: `status` 0 when Node gave none, `body` decoded as UTF-8. */
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
 
+/**
+ * One request: `body` is sent as UTF-8 with its byte length in
+ * `content-length`.
+ */
 export interface HttpRequest {
   method: string;
   url: string;
@@ -34,6 +43,11 @@ export interface HttpRequest {
 // on a socket that a previous request left half-closed across a freeze.
 const agent = new nodeHttp.Agent({ keepAlive: false });
 
+/**
+ * Sends one request and reads the whole answer, whatever its status (the
+ * caller judges it). Rejects on a socket error, or with `request to … timed
+ * out` once `deadlineMs` (epoch ms) passes; never retries.
+ */
 export function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...req.headers };

@@ -7,6 +7,10 @@
  * `limited()`, which caps each key for the life of the process.
  */
 
+/**
+ * The extension's own levels, lowest first; `silent` prints nothing
+ * (LAMBDA_TELEMETRY_OTEL_LOG_LEVEL, README settings).
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const RANK: Record<LogLevel, number> = {
@@ -20,8 +24,13 @@ const RANK: Record<LogLevel, number> = {
 /** How many times one rate-limited key may print before it goes quiet. */
 export const MAX_REPEATS_PER_KEY = 5;
 
+/** Extra keys merged into the JSON line after `level`, `ext` and `msg`. */
 export type LogFields = Record<string, unknown>;
 
+/**
+ * The extension's log. A line below `level` is not written; nothing throws
+ * (a field that cannot be serialised is left out, a broken stdout ignored).
+ */
 export interface Logger {
   readonly level: LogLevel;
   debug(msg: string, fields?: LogFields): void;
@@ -40,10 +49,11 @@ export interface Logger {
   ): void;
 }
 
-export function isLogLevel(value: string): value is LogLevel {
-  return Object.hasOwn(RANK, value);
-}
-
+/**
+ * A logger that writes lines at `level` and above through `write` (stdout by
+ * default), each `{"level","ext":name,"msg",...fields}` plus a newline. The
+ * `limited()` counts live in this logger, for the life of the process.
+ */
 export function createLogger(
   level: LogLevel,
   write: (line: string) => void = (line) => {
