@@ -40,7 +40,7 @@ const SECONDS_BOUNDARIES = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30,
   60, 120, 300, 600, 900,
 ];
-/** Bytes: Lambda's memory sizes, 128 MiB to 10 GiB. */
+/** Bytes: Lambda's memory sizes, from 64 MiB (below the 128 MiB minimum) to 10 GiB. */
 const MEMORY_BOUNDARIES = [
   64, 128, 256, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 10240,
 ].map((m) => m * MIB);

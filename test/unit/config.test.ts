@@ -216,3 +216,13 @@ describe('an OTLP base URL with a query string', () => {
     );
   });
 });
+
+describe('the standard metrics temporality preference', () => {
+  it("takes the spec's lowmemory as our delta (up-down counters stay cumulative), with no warning", () => {
+    const { config, warnings } = loadConfig({
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'LowMemory',
+    });
+    expect(config.metrics.temporality).toBe('delta');
+    expect(warnings.filter((w) => w.includes('TEMPORALITY'))).toEqual([]);
+  });
+});
