@@ -8,12 +8,20 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ExpectedLog, LambdaEmulator, LogLine } from './emulator.js';
 import type { DecodedLog, DecodedSpan } from './otlp-decode.js';
 
+/**
+ * What checkOtlp found: counts of what was expected and of what matched,
+ * and one line per mismatch in `problems` (empty when all is well).
+ */
 export interface OtlpCompleteness {
+  /** Function lines the emulator wrote that the settings let through. */
   functionLines: number;
+  /** Of those, how many matched a decoded `function` log record. */
   functionLinesFound: number;
   /** Lines that arrived more than once. */
   duplicateLines: number;
+  /** Invocations whose span was checked (0 when `spans` is false). */
   invocations: number;
+  /** Of those, how many had exactly one SERVER span. */
   invocationSpans: number;
   problems: string[];
 }
@@ -71,6 +79,10 @@ function expectProblems(e: ExpectedLog, got: DecodedLog): string[] {
   return out;
 }
 
+/**
+ * What the user's settings filter (expect.ts works it out), so that
+ * checkOtlp expects only what they let through.
+ */
 export interface OtlpCheckOptions {
   /** Which emitted lines the settings let through (default: all). */
   keepLine?: (line: LogLine) => boolean;

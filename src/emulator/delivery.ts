@@ -16,24 +16,40 @@
 import { Agent, request } from 'node:http';
 import type { Subscription } from './runtime-api.js';
 
+/**
+ * One Telemetry API event (lambda-apis.md §3): `time` ISO 8601 with ms and
+ * `Z`, `type` such as `platform.start` or `function`, `record` an object or
+ * (a text-format log line) a string.
+ */
 export interface EmulatedEvent {
   time: string;
   type: string;
   record: unknown;
 }
 
+/** One subscription's running totals, counted in events. */
 export interface DeliveryStats {
+  /** Events the listener took (2xx); a cut record counts once, at its end. */
   delivered: number;
   /** Events in batches the listener refused or never took. */
   dropped: number;
 }
 
+/** Settings of a TelemetryDelivery beside its subscription's buffering. */
 export interface DeliveryOptions {
   /** Cut records larger than maxBytes as Lambda does (default true). */
   cutOversized?: boolean;
-  /** Retries of a POST that failed at the network level, before dropping. */
+  /**
+   * Retries of a POST that failed at the network level (no answer within
+   * 5 s included), before dropping (default 3). A status is not retried.
+   */
   networkRetries?: number;
+  /** Wait before the first retry, doubled each time (ms; default 50). */
   retryDelayMs?: number;
+  /**
+   * A batch was dropped: its events (a cut record only at its first loss)
+   * and why (`listener answered 500`, `listener unreachable: …`).
+   */
   onDropped?: (events: EmulatedEvent[], reason: string) => void;
 }
 
@@ -81,6 +97,13 @@ const COMMA = Buffer.from(',');
 const CLOSE_BODY = Buffer.from(']');
 const RECORD_KEY = '"record":';
 
+/**
+ * One subscription's delivery, by the rules of the header above: `emit()`
+ * buffers an event of a subscribed stream, a full buffer or the batching
+ * timer POSTs a batch to `subscription.target`, `setThawed(false)` holds
+ * everything, `drain()` flushes, `stop()` ends it. Never throws: a batch
+ * that fails counts in `stats.dropped` and goes to `onDropped`.
+ */
 export class TelemetryDelivery {
   readonly stats: DeliveryStats = {
     delivered: 0,
@@ -159,6 +182,7 @@ export class TelemetryDelivery {
     }
   }
 
+  /** Ends delivery for good: later events are ignored, the buffer is left. */
   stop(): void {
     this._stopped = true;
     clearTimeout(this._timer);

@@ -22,7 +22,6 @@ import {
   RuntimeApi,
 } from './runtime-api.js';
 
-/** A real function: the runtime interface client and the user's handler. */
 /** What a real function did with one invocation (runtimeDone's status). */
 interface FunctionOutcome {
   status: string;
@@ -31,6 +30,10 @@ interface FunctionOutcome {
   result?: RuntimeResult;
 }
 
+/**
+ * A real function (EmulatorOptions.function): the runtime interface client
+ * and the user's handler, started as Lambda starts a runtime.
+ */
 export interface FunctionOptions {
   /** The runtime client's entry (runtime-client.ts finds aws-lambda-ric). */
   runtimeClient: string;
@@ -52,6 +55,11 @@ export interface FunctionOptions {
   onNote?: (note: string) => void;
 }
 
+/**
+ * How the environment is set up. Defaults are Lambda's (lambda-apis.md
+ * §1.6): a 10 s init, a 2,000 ms shutdown (an external extension present);
+ * the function `demo-function` `$LATEST`, 128 MB, us-east-1.
+ */
 export interface EmulatorOptions {
   /** The executable, as it would sit in /opt/extensions. */
   extensionPath: string;
@@ -61,6 +69,7 @@ export interface EmulatorOptions {
   baseEnv?: Record<string, string | undefined>;
   functionName?: string;
   functionVersion?: string;
+  /** MB: AWS_LAMBDA_FUNCTION_MEMORY_SIZE and the report's memorySizeMB. */
   memoryMb?: number;
   region?: string;
   accountId?: string;
@@ -70,7 +79,10 @@ export interface EmulatorOptions {
   captureExtensionOutput?: boolean;
   /** Whole shutdown phase (external extensions present): 2,000 ms. */
   shutdownBudgetMs?: number;
-  /** Share of it the runtime uses before extensions get SHUTDOWN. */
+  /**
+   * Share of it the runtime uses before extensions get SHUTDOWN (ms;
+   * default 300; the emulator waits at most 50 ms of it).
+   */
   runtimeShutdownMs?: number;
   /** Bound on the extension's init (Lambda: 10 s for the whole phase). */
   initTimeoutMs?: number;
@@ -82,7 +94,13 @@ export interface EmulatorOptions {
   runtimeInitMs?: number;
   /** SnapStart: how long a restore takes (ms; default 20). */
   restoreMs?: number;
+  /**
+   * Lambda Managed Instances (lambda-apis.md §3.2): no INVOKE, no
+   * runtimeDone, a report with durationMs only, never frozen. Not with
+   * `function`: the constructor throws.
+   */
   managedInstances?: boolean;
+  /** Subscriptions get 202 `Telemetry.NotSupported`, as SAM / RIE answer. */
   telemetryUnsupported?: boolean;
   /** Subscriptions fail with 500 (fault tests). */
   failSubscribe?: boolean;
@@ -98,9 +116,16 @@ export interface EmulatorOptions {
   onFunctionRecord?: (r: FunctionRecord) => void;
 }
 
+/**
+ * One execution environment's life as the emulator saw it. Every `…At` is
+ * epoch ms (Date.now()), as is `shutdownDeadlineMs`; `initMs` is ms.
+ */
 export interface LaunchRecord {
+  /** The extension's process id. */
   pid: number | undefined;
+  /** AWS_LAMBDA_INITIALIZATION_TYPE (lambda-apis.md §3.1, InitType). */
   initializationType: string;
+  /** `invoke`: a suppressed init, re-run inside the first invoke. */
   phase: 'init' | 'invoke';
   spawnedAt: number;
   registeredAt?: number;
@@ -111,29 +136,41 @@ export interface LaunchRecord {
   /** SnapStart: when the snapshot was taken (the restore follows it). */
   snapshotAt?: number;
   exitedAt?: number;
+  /** null when a signal ended it; -1 when it could not be spawned. */
   exitCode?: number | null;
   signal?: NodeJS.Signals | null;
+  /** SHUTDOWN's shutdownReason: `spindown`, `timeout`, `failure`. */
   shutdownReason?: string;
   /** When SHUTDOWN was decided (the runtime's share comes first). */
   shutdownAt?: number;
+  /** SHUTDOWN's deadlineMs (epoch ms): SIGKILL then, if still running. */
   shutdownDeadlineMs?: number;
   /** What the extension reported through /init/error, as `Type: message`. */
   initError?: string;
   /** Exited by itself before the SHUTDOWN deadline. */
   exitedBeforeDeadline?: boolean;
+  /** SIGKILLed at the SHUTDOWN deadline. */
   killed?: boolean;
   /** A real function: its process, and how its init ended. */
   functionPid?: number;
+  /** `success`, `error` or `timeout` (lambda-apis.md §3.1, Status). */
   functionInitStatus?: string;
   functionInitErrorType?: string;
   /** `AWS_LAMBDA_LOG_FORMAT` of this environment's function. */
   logFormat?: 'Text' | 'JSON';
 }
 
+/**
+ * One invocation as it happened. `startedAt`, `runtimeDoneAt` and `nextAt`
+ * are epoch ms; `status` and `errorType` are runtimeDone's (lambda-apis.md
+ * §3.1, Status).
+ */
 export interface InvocationRecord {
   requestId: string;
   status: string;
+  /** platform.start's time. */
   startedAt: number;
+  /** When the runtime was done (platform.runtimeDone's time, where sent). */
   runtimeDoneAt: number;
   /** When the extension called /next after this INVOKE. */
   nextAt?: number;
@@ -141,9 +178,14 @@ export interface InvocationRecord {
   extensionOverheadMs?: number;
   /** The extension never came back before the function deadline. */
   extensionTimedOut?: boolean;
-  /** The X-Ray context Lambda gave this invocation, when traced. */
+  /**
+   * The X-Ray context Lambda gave this invocation, when traced: the Root
+   * as 32 hex digits (xrayHeader's traceId).
+   */
   traceId?: string;
+  /** The header's Parent (16 hex digits). */
   parentSpanId?: string;
+  /** The platform events' `tracing.spanId` (16 hex digits). */
   spanId?: string;
   errorType?: string;
   /** platform.report metrics as emitted. */
@@ -152,14 +194,24 @@ export interface InvocationRecord {
   launch: number;
 }
 
+/**
+ * A function log line the emulator wrote, and the invocation it belongs to
+ * (`''` for a real function's line written outside any invocation).
+ */
 export interface EmittedLine {
   requestId: string;
   line: LogLine;
 }
 
+/**
+ * One function log line: scripted (InvocationSpec.lines), or written by a
+ * real function (format `record`). `format` decides the `function` record
+ * it becomes (lambda-apis.md §3.3).
+ */
 export interface LogLine {
   /** Milliseconds into the handler. */
   atMs?: number;
+  /** The level name (`text` and `json`: default INFO). */
   level?: string;
   /** The message (an object only makes sense for the `json` format). */
   message: string | Record<string, unknown>;
@@ -191,14 +243,29 @@ export interface ExpectedLog {
   attributes?: Record<string, unknown>;
 }
 
+/**
+ * What one `invoke()` plays. The scripted runtime runs the handler for
+ * `handlerMs` (a `timeout` until the deadline), writes `lines` and ends
+ * with `status`. A real function decides those itself: only `requestId`,
+ * `timeoutMs`, `traced`, `event`, `reportMetrics` and
+ * `reportAfterShutdownMs` apply to it.
+ */
 export interface InvocationSpec {
+  /** Default: a random UUID. */
   requestId?: string;
+  /** The handler's run time (ms; default 20). */
   handlerMs?: number;
   lines?: LogLine[];
+  /** runtimeDone's status (default success). */
   status?: 'success' | 'error' | 'failure' | 'timeout';
+  /** Default: `Sandbox.Timedout` for a timeout, `Error` for other failures. */
   errorType?: string;
-  /** Function timeout (deadline = start + timeoutMs). */
+  /**
+   * Function timeout (deadline = start + timeoutMs; ms; default the real
+   * function's, else 3,000).
+   */
   timeoutMs?: number;
+  /** False: no X-Ray context (default: traced, sampled). */
   traced?: boolean;
   /** Extra report metrics (initDurationMs, restoreDurationMs...). */
   reportMetrics?: Record<string, number>;

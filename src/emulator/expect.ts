@@ -116,6 +116,14 @@ const SPAN_SOURCES = [
   'platform.report',
 ];
 
+/**
+ * The check's expectations under stated settings: which event types,
+ * function lines and raw events should reach the receiver, and whether
+ * spans can be checked. It follows the README's rules (Configuration:
+ * `types`, include / exclude lists with a trailing `*`, the minimum
+ * severities; a record naming no known level is kept), not the
+ * extension's code.
+ */
 export class Expectations {
   constructor(readonly settings: StatedSettings) {}
 

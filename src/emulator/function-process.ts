@@ -36,8 +36,14 @@ const LEVELS = [
  */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
+/**
+ * One record aws-lambda-ric wrote to `_LAMBDA_TELEMETRY_LOG_FD`: a
+ * FRAME_HEADER_BYTES header, then `message` (UTF-8, the header's length).
+ */
 export interface LogFrame {
+  /** The header's kind bits: the Text or the JSON log format. */
   kind: 'text' | 'json';
+  /** From the header's level bits, TRACE .. FATAL; undefined if none. */
   level: string | undefined;
   /** Microseconds since the epoch, as the runtime client stamped it. */
   timeUs: bigint;
@@ -55,6 +61,10 @@ export class FrameReader {
 
   constructor(private readonly _onCorrupt?: (reason: string) => void) {}
 
+  /**
+   * The frames `chunk` completes, in order; once the stream is corrupt,
+   * the remaining bytes as text.
+   */
   push(chunk: Buffer): (LogFrame | string)[] {
     if (this._corrupt) return [chunk.toString('utf8')];
     this._buf =
@@ -166,6 +176,7 @@ export function frameRecord(frame: LogFrame): FunctionRecord {
   return { ...base, record: frame.message, ...(id ? { requestId: id } : {}) };
 }
 
+/** How to start a FunctionProcess (emulator.ts fills it in). */
 export interface FunctionLaunch {
   /** The runtime interface client's entry (aws-lambda-ric's index.mjs). */
   runtimeClient: string;
@@ -179,6 +190,7 @@ export interface FunctionLaunch {
   env: Record<string, string>;
   /** `Text` or `JSON`: decides how the client frames and how we read lines. */
   logFormat: 'Text' | 'JSON';
+  /** Each record the process produces: a frame, or a stdout / stderr line. */
   onRecord: (r: FunctionRecord) => void;
   /** Anything about the process itself (a broken frame stream). */
   onNote?: (note: string) => void;
@@ -194,6 +206,7 @@ export class FunctionProcess {
     code: number | null;
     signal: NodeJS.Signals | null;
   }>;
+  /** When it exited (epoch ms). */
   exitedAt: number | undefined;
 
   constructor(private readonly _l: FunctionLaunch) {
@@ -296,6 +309,7 @@ export class FunctionProcess {
     this._l.onRecord({ timeMs, record: `${line}\n`, source });
   }
 
+  /** Sends `sig` while it runs (SIGSTOP / SIGCONT freeze and thaw it). */
   signal(sig: NodeJS.Signals): void {
     if (this.running) this.child.kill(sig);
   }

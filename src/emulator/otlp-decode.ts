@@ -9,30 +9,44 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * One OTLP log record, flattened. Throughout: attribute values and bodies
+ * unwrapped from AnyValue (int64 as a number, maps as objects), ids lower
+ * case hex (`''` when absent), times decimal strings of ns since the epoch
+ * (`'0'` when absent).
+ */
 export interface DecodedLog {
+  /** The resource's attributes. */
   resource: Record<string, unknown>;
+  /** The instrumentation scope's name. */
   scope: string;
   timeUnixNano: string;
   observedTimeUnixNano: string;
+  /** OTel severity number, 1 (TRACE) .. 24; 0 unset. */
   severityNumber: number;
   severityText: string;
   body: unknown;
   attributes: Record<string, unknown>;
   traceId: string;
   spanId: string;
+  /** The record's flags (the W3C trace flags in the low 8 bits). */
   flags: number;
 }
 
+/** One OTLP span, flattened as DecodedLog is. */
 export interface DecodedSpan {
   resource: Record<string, unknown>;
   scope: string;
   traceId: string;
   spanId: string;
+  /** `''` for a root span. */
   parentSpanId: string;
   name: string;
+  /** SpanKind: 1 INTERNAL, 2 SERVER, 3 CLIENT, 4 PRODUCER, 5 CONSUMER. */
   kind: number;
   startTimeUnixNano: string;
   endTimeUnixNano: string;
+  /** StatusCode: 0 UNSET, 1 OK, 2 ERROR. */
   status: { code: number; message: string };
   attributes: Record<string, unknown>;
   flags: number;

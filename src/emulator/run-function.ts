@@ -19,6 +19,7 @@ import { runScenario, type ScenarioOptions } from './scenario.js';
 export const EXAMPLE_FUNCTION = fileURLToPath(
   new URL('../../examples/function/index.mjs', import.meta.url)
 );
+/** The demo's event (examples/function/event.json), beside its handler. */
 export const EXAMPLE_EVENT = fileURLToPath(
   new URL('../../examples/function/event.json', import.meta.url)
 );
@@ -51,6 +52,10 @@ export function readEvent(path: string | undefined): string {
   return text;
 }
 
+/**
+ * runFunction's options: the emulator's, with the real function's
+ * (`runtimeClient` left out: findRuntimeClient's, else runFunction throws).
+ */
 export interface RunFunctionOptions extends Omit<EmulatorOptions, 'function'> {
   function: Omit<FunctionOptions, 'runtimeClient'> & {
     runtimeClient?: string;

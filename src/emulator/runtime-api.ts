@@ -14,8 +14,14 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** The schemaVersion values a subscription may name (lambda-apis.md §2.1). */
 export const SCHEMA_VERSIONS = ['2025-01-29', '2022-12-13', '2022-07-01'];
+/** The streams a subscription's `types` may list (lambda-apis.md §2.1). */
 export const TELEMETRY_TYPES = ['platform', 'function', 'extension'];
+/**
+ * Each buffering field's inclusive [min, max]: items, bytes, ms
+ * (lambda-apis.md §2.1, the buffering table).
+ */
 export const BUFFERING_LIMITS = {
   maxItems: [1_000, 10_000],
   maxBytes: [262_144, 1_048_576],
@@ -28,14 +34,20 @@ export const BUFFERING_DEFAULTS = {
   timeoutMs: 1_000,
 };
 
+/** A subscription's buffering, defaults filled in (lambda-apis.md §2.1). */
 export interface Buffering {
+  /** Events buffered before a POST. */
   maxItems: number;
+  /** Bytes buffered before a POST (the serialized events). */
   maxBytes: number;
+  /** Longest a batch waits from its first event (ms). */
   timeoutMs: number;
 }
 
+/** A subscription the Telemetry API accepted (lambda-apis.md §2.1). */
 export interface Subscription {
   schemaVersion: string;
+  /** Streams: `platform`, `function`, `extension`. */
   types: string[];
   buffering: Buffering;
   /** As the extension sent it (host sandbox.localdomain). */
@@ -44,30 +56,50 @@ export interface Subscription {
   target: URL;
 }
 
+/**
+ * The body of an /extension/event/next answer (lambda-apis.md §1.3): INVOKE
+ * with `deadlineMs` (epoch ms), `requestId`, `invokedFunctionArn` and
+ * `tracing` when traced; SHUTDOWN with `deadlineMs` and `shutdownReason`.
+ */
 export interface NextEventBody {
   eventType: 'INVOKE' | 'SHUTDOWN';
   [key: string]: unknown;
 }
 
+/**
+ * One registered extension as the API tracks it (lambda-apis.md §1.2-1.4,
+ * §2.1); times are epoch ms.
+ */
 export interface ExtensionState {
+  /** Its Lambda-Extension-Identifier (a UUID). */
   id: string;
+  /** Its Lambda-Extension-Name. */
   name: string;
+  /** What it registered for: `INVOKE`, `SHUTDOWN`. */
   events: string[];
   registeredAt: number;
   /** Times of each /event/next call. */
   nextCalls: number[];
   subscription?: Subscription;
+  /** Why its subscription was refused, in a few words. */
   subscriptionRejected?: string;
+  /** `Type: body` posted to /init/error (the body cut at 500 chars). */
   initError?: string;
+  /** The same for /exit/error. */
   exitError?: string;
+  /** Its parked /event/next, and since when. */
   pending?: { res: ServerResponse; since: number } | undefined;
+  /** Events not yet handed over (sent at its next /event/next). */
   queued: NextEventBody[];
 }
 
+/** What a RuntimeApi serves, and whom it tells (emulator.ts wires these). */
 export interface RuntimeApiOptions {
+  /** The /register answer's functionName, functionVersion and handler. */
   functionName: string;
   functionVersion: string;
   handler: string;
+  /** In the /register answer when the `accountId` feature is asked for. */
   accountId: string;
   /** Managed Instances: INVOKE registration is refused, schema 2025-01-29 only. */
   managedInstances?: boolean;
@@ -91,6 +123,7 @@ export interface RuntimeApiOptions {
 /** What Lambda hands the runtime with each invocation. */
 export interface RuntimeInvocation {
   requestId: string;
+  /** Epoch ms (Lambda-Runtime-Deadline-Ms). */
   deadlineMs: number;
   invokedFunctionArn: string;
   /** The X-Amzn-Trace-Id value, when traced. */
@@ -99,13 +132,21 @@ export interface RuntimeInvocation {
   body: string;
 }
 
+/**
+ * The runtime's answer to one invocation: its POST to
+ * /runtime/invocation/{requestId}/response or /error (the Runtime API).
+ */
 export interface RuntimeResult {
   requestId: string;
   kind: 'response' | 'error';
-  /** Lambda-Runtime-Function-Error-Type, for errors. */
+  /** For errors: Lambda-Runtime-Function-Error-Type, by validErrorType. */
   errorType?: string;
+  /** The response or error body, as UTF-8 text. */
   body: string;
-  /** When the request began to arrive, and when it had all arrived. */
+  /**
+   * When the request began to arrive, and when it had all arrived (epoch
+   * ms).
+   */
   startedAt: number;
   endedAt: number;
 }
@@ -126,6 +167,15 @@ function fail(
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * The loopback server behind AWS_LAMBDA_RUNTIME_API. `start()` listens on
+ * 127.0.0.1 (a free port), `send()` queues INVOKE / SHUTDOWN for the
+ * extensions, `invokeRuntime()` hands an invocation to a real runtime.
+ * Requests are checked as Lambda checks them (lambda-apis.md §1-2; the
+ * Runtime API under /2018-06-01/runtime); a refusal carries the §1.5 body
+ * `{errorType, errorMessage}`. An unknown route is 404, a handler that
+ * throws 500 `InternalServerError`.
+ */
 export class RuntimeApi {
   readonly extensions = new Map<string, ExtensionState>();
   /** Closed once every registered extension has called /next in init. */
@@ -149,6 +199,7 @@ export class RuntimeApi {
     return this._address;
   }
 
+  /** Listens; resolves with the address (host:port). */
   async start(): Promise<string> {
     const server = createServer((req, res) => {
       const startedAt = Date.now();

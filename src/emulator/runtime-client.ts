@@ -11,6 +11,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+/**
+ * findRuntimeClient's answer: `entry` the path of aws-lambda-ric's
+ * index.mjs (what the function process runs) and its package `version`
+ * (`?` if unreadable), or the `reason` it cannot be used, in one line.
+ */
 export type RuntimeClient =
   | { found: true; entry: string; version: string }
   | { found: false; reason: string };

@@ -50,6 +50,7 @@ export function pythonJson(
 export const PYTHON_UNHANDLED_WARNING =
   'LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. However, in rare cases, a Lambda runtime update can cause unexpected function behavior. For functions using managed runtimes, runtime updates can be triggered by a function change, or can be applied automatically. To determine if the runtime has been updated, check the runtime version in the INIT_START log entry. If this error correlates with a change in the runtime version, you may be able to mitigate this error by temporarily rolling back to the previous runtime version. For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html';
 
+/** An unhandled Python exception, in the fields awslambdaric reports. */
 export interface PythonError {
   errorType: string;
   errorMessage: string;
@@ -119,6 +120,7 @@ export const DOTNET_TEXT_LEVELS = {
   Error: 'fail',
   Critical: 'crit',
 } as const;
+/** A .NET LogLevel name, Trace .. Critical (DOTNET_TEXT_LEVELS's keys). */
 export type DotnetLevel = keyof typeof DOTNET_TEXT_LEVELS;
 
 /**

@@ -16,11 +16,13 @@ import {
   type LogLine,
 } from './emulator.js';
 
+/** runScenario's options: the emulator's, plus the script's sizes. */
 export interface ScenarioOptions extends EmulatorOptions {
-  /** Successful invocations in the first environment. */
+  /** Successful invocations in the first environment (default 5). */
   invocations?: number;
+  /** Each scripted handler's run time (ms; default 20). */
   handlerMs?: number;
-  /** Function timeout of the timed-out invocation. */
+  /** Function timeout of the timed-out invocation (ms; default 300). */
   timeoutMs?: number;
 }
 
@@ -150,11 +152,16 @@ export async function runScenario(
  */
 export const RAW_DROP_REPORT_TYPE = 'lambda-telemetry-otel.drops';
 
+/**
+ * What checkRaw found, counted in events: each received event matches at
+ * most one JSON-equal emitted event; further copies are `duplicates`.
+ */
 export interface RawCompleteness {
   /** Platform and function events the emulator emitted. */
   expected: number;
   /** Of those, how many reached the receiver. */
   arrived: number;
+  /** The JSON of each expected event that did not arrive. */
   missing: string[];
   /** Extra copies at the receiver (at-least-once). */
   duplicates: number;

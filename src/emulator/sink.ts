@@ -20,24 +20,29 @@ import {
   decodeOtlp,
 } from './otlp-decode.js';
 
+/** One request the sink received. */
 export interface ReceivedRequest {
+  /** When its body had arrived (epoch ms). */
   at: number;
   method: string;
+  /** As requested, query string included. */
   path: string;
   headers: IncomingMessage['headers'];
   /** Names and values as sent, alternating (a repeated header shows twice). */
   rawHeaders: string[];
+  /** Gunzipped when sent with `content-encoding: gzip`. */
   body: Buffer;
-  /** Status we answered. */
+  /** Status we answered (0: held, never answered). */
   status: number;
 }
 
+/** How the sink answers one request (what Sink.reply returns). */
 export interface SinkReply {
   status: number;
   headers?: Record<string, string>;
   /** Never answer (the connection is held until the sink closes). */
   hang?: boolean;
-  /** Answer only after this long. */
+  /** Answer only after this long (ms). */
   delayMs?: number;
 }
 

@@ -81,6 +81,10 @@ export type InitStartEvent = Envelope<
     instanceMaxMemory?: number | string;
   }>
 >;
+/**
+ * `platform.initRuntimeDone`: the runtime's init ended; `errorType` when
+ * `status` is not success.
+ */
 export type InitRuntimeDoneEvent = Envelope<
   'platform.initRuntimeDone',
   Open<{
@@ -92,6 +96,7 @@ export type InitRuntimeDoneEvent = Envelope<
     tracing?: TraceContext;
   }>
 >;
+/** `platform.initReport`: the init phase's outcome; `durationMs` ms. */
 export type InitReportEvent = Envelope<
   'platform.initReport',
   Open<{
@@ -104,10 +109,16 @@ export type InitReportEvent = Envelope<
     tracing?: TraceContext;
   }>
 >;
+/** `platform.start`: an invocation began; `version` `$LATEST` or a number. */
 export type StartEvent = Envelope<
   'platform.start',
   Open<{ requestId?: string; version?: string; tracing?: TraceContext }>
 >;
+/**
+ * `platform.runtimeDone`: the runtime answered and asked for the next event
+ * (lambda-apis.md §2.2); `durationMs` ms, `producedBytes` the response's
+ * bytes. Not sent on Managed Instances (§3.2).
+ */
 export type RuntimeDoneEvent = Envelope<
   'platform.runtimeDone',
   Open<{
@@ -119,6 +130,11 @@ export type RuntimeDoneEvent = Envelope<
     tracing?: TraceContext;
   }>
 >;
+/**
+ * `platform.report`: an invocation's figures, sent once every extension has
+ * called next (lambda-apis.md §2.2); on Managed Instances only
+ * `metrics.durationMs` (§3.2).
+ */
 export type ReportEvent = Envelope<
   'platform.report',
   Open<{
@@ -130,6 +146,10 @@ export type ReportEvent = Envelope<
     tracing?: TraceContext;
   }>
 >;
+/**
+ * `platform.restoreStart` (SnapStart): a restore began. `instanceMaxMemory`
+ * may be a number or a string, its unit unclear (lambda-apis.md §3, §9).
+ */
 export type RestoreStartEvent = Envelope<
   'platform.restoreStart',
   Open<{
@@ -141,10 +161,15 @@ export type RestoreStartEvent = Envelope<
     runtimeVersionArn?: string;
   }>
 >;
+/** `platform.restoreRuntimeDone` (SnapStart): the runtime's restore ended. */
 export type RestoreRuntimeDoneEvent = Envelope<
   'platform.restoreRuntimeDone',
   Open<{ status?: Status; errorType?: string; spans?: PhaseSpan[] }>
 >;
+/**
+ * `platform.restoreReport` (SnapStart): the restore's outcome;
+ * `metrics.durationMs` in ms.
+ */
 export type RestoreReportEvent = Envelope<
   'platform.restoreReport',
   Open<{
@@ -154,14 +179,26 @@ export type RestoreReportEvent = Envelope<
     spans?: PhaseSpan[];
   }>
 >;
+/**
+ * `platform.extension`: an extension registered; `state` such as `Ready`,
+ * `events` what it registered for.
+ */
 export type ExtensionStateEvent = Envelope<
   'platform.extension',
   Open<{ name?: string; state?: string; events?: string[]; errorType?: string }>
 >;
+/**
+ * `platform.telemetrySubscription`: a subscription took effect; `state`
+ * `Subscribed`, `types` its streams (lambda-apis.md §2.1).
+ */
 export type TelemetrySubscriptionEvent = Envelope<
   'platform.telemetrySubscription',
   Open<{ name?: string; state?: string; types?: string[] }>
 >;
+/**
+ * `platform.logsDropped`: Lambda dropped records, for instance for a slow
+ * or refusing listener (lambda-apis.md §2.2); `droppedBytes` in bytes.
+ */
 export type LogsDroppedEvent = Envelope<
   'platform.logsDropped',
   Open<{ droppedBytes?: number; droppedRecords?: number; reason?: string }>
