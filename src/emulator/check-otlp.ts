@@ -17,7 +17,7 @@ export interface OtlpCompleteness {
   functionLines: number;
   /** Of those, how many matched a decoded `function` log record. */
   functionLinesFound: number;
-  /** Lines that arrived more than once. */
+  /** Decoded function records that matched no expected line: duplicates, or lines the settings should have filtered. */
   duplicateLines: number;
   /** Invocations whose span was checked (0 when `spans` is false). */
   invocations: number;

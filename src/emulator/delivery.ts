@@ -3,7 +3,7 @@
  * events are buffered and POSTed as a JSON array when `maxItems` or
  * `maxBytes` is reached or `timeoutMs` has passed since the first buffered
  * event, one batch in flight at a time, and only while the environment is
- * thawed. A refused batch (status >= 400) is dropped and reported with
+ * thawed. A refused batch (any answer other than 2xx) is dropped and reported with
  * `platform.logsDropped`, as the emulator of Managed Instances does.
  *
  * A record larger than `maxBytes` is cut as Lambda cuts it (lambda-apis.md

@@ -5,7 +5,10 @@
  */
 import type { DecodedPoint } from './otlp-decode.js';
 
-/** Counters summed; histograms as count and mean; gauges their last value. */
+/**
+ * Delta sums added up; cumulative sums and gauges: each series' last value,
+ * added over the series; histograms as count and mean.
+ */
 export function metricsTable(points: readonly DecodedPoint[]): string[] {
   if (points.length === 0) return ['Metrics: none arrived'];
   const envs = new Map<string, DecodedPoint[]>();
