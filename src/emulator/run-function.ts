@@ -13,7 +13,11 @@ import {
   LambdaEmulator,
 } from './emulator.js';
 import { findRuntimeClient } from './runtime-client.js';
-import { runScenario, type ScenarioOptions } from './scenario.js';
+import {
+  emitLogsDropped,
+  runScenario,
+  type ScenarioOptions,
+} from './scenario.js';
 
 /** The demo's handler, beside the package (dist/emulator -> ../../examples). */
 export const EXAMPLE_FUNCTION = fileURLToPath(
@@ -133,12 +137,7 @@ export async function runFunctionScenario(
     await emu.launch({ phase: 'invoke', logFormat: 'JSON' });
     await emu.invoke({ event });
     emu.thaw();
-    emu.emit('platform.logsDropped', {
-      droppedBytes: 4_096,
-      droppedRecords: 12,
-      reason:
-        'Some logs were dropped because the downstream consumer is slower than the logs production rate',
-    });
+    emitLogsDropped(emu);
     await emu.invoke({
       event: JSON.stringify({ orderId: 'o-20', fail: 'card expired' }),
     });

@@ -63,6 +63,19 @@ const JSON_LINES: LogLine[] = [
 ];
 
 /**
+ * A `platform.logsDropped` as Lambda sends it when a subscriber falls
+ * behind (lambda-apis.md §2.2): 12 records, 4,096 bytes.
+ */
+export function emitLogsDropped(emu: LambdaEmulator): void {
+  emu.emit('platform.logsDropped', {
+    droppedBytes: 4_096,
+    droppedRecords: 12,
+    reason:
+      'Some logs were dropped because the downstream consumer is slower than the logs production rate',
+  });
+}
+
+/**
  * Runs the standard scenario above on a new emulator and resolves with it
  * (closed), for the checks to read its records; a failed step closes it
  * and rejects.
@@ -105,12 +118,7 @@ export async function runScenario(
     await emu.launch({ phase: 'invoke' });
     await emu.invoke({ handlerMs, lines: JSON_LINES });
     emu.thaw();
-    emu.emit('platform.logsDropped', {
-      droppedBytes: 4_096,
-      droppedRecords: 12,
-      reason:
-        'Some logs were dropped because the downstream consumer is slower than the logs production rate',
-    });
+    emitLogsDropped(emu);
     await emu.invoke({
       handlerMs,
       lines: [
