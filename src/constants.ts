@@ -144,7 +144,7 @@ export const DEFAULT_CONFIG_FILE = '/var/task/lambda-telemetry-otel.yaml';
 
 /**
  * Metrics are collected and exported with a flush at most once in this
- * many ms, and always at SHUTDOWN (formats/otlp.ts): collecting with every
+ * many ms, and always at SHUTDOWN (FlushMetricReader.onFlush): collecting with every
  * timer or per-delivery flush cost 3.5-5 MiB charged and a fifth of the
  * CPU under 1,000-event batches (npm run bench).
  */

@@ -9,7 +9,6 @@ import type { Config } from '../config/config.js';
 import {
   EXPORTS_IN_FLIGHT_PER_SIGNAL,
   EXTENSION_VERSION,
-  METRICS_MIN_INTERVAL_MS,
 } from '../constants.js';
 import {
   createOtlpExporters,
@@ -175,8 +174,6 @@ function otlpPipeline(
   exporters: OtlpExporters,
   reader: FlushMetricReader | undefined
 ): TelemetryPipeline {
-  let lastCollectMs = Number.NEGATIVE_INFINITY;
-  let finalCollected = false;
   return {
     map: (event) => mapper.map(event),
     seal: () => processor.seal(),
@@ -192,25 +189,11 @@ function otlpPipeline(
       if (final) mapper.drain();
       // Metrics ride on the flush, beside logs and spans, never ahead of
       // them: both resolve by the deadline, and a failing /v1/metrics
-      // delays neither (README, Metrics). At most one collection a
-      // METRICS_MIN_INTERVAL_MS, and always at SHUTDOWN: a timer flush every
-      // FLUSH_INTERVAL_MS (and one per delivery on Managed Instances) each
-      // collecting and exporting cost 3.5-5 MiB charged and a fifth of the
-      // CPU under 1,000-event batches (npm run bench); deltas not yet
-      // collected wait, whole, for the next collection.
-      // SHUTDOWN's passes collect once (its first), and shutdown() once
-      // more after the last answers.
-      const now = Date.now();
-      const collect =
-        reader !== undefined &&
-        (final
-          ? !finalCollected
-          : now - lastCollectMs >= METRICS_MIN_INTERVAL_MS);
-      if (collect) lastCollectMs = now;
-      if (final) finalCollected = true;
+      // delays neither (README, Metrics). The reader decides whether this
+      // flush collects (metric-reader.ts: at most once a second).
       await Promise.all([
         processor.forceFlush({ deadlineMs }),
-        collect ? reader?.exportNow(deadlineMs) : undefined,
+        reader?.onFlush(deadlineMs, final),
       ]);
     },
     // The exporters cannot be aborted: what runs carries on after /next.

@@ -23,6 +23,7 @@ import {
   MetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { METRICS_MIN_INTERVAL_MS } from '../constants.js';
 import { untilDeadline } from '../util/deadline.js';
 import type { Logger } from '../util/log.js';
 import { isTransient } from './min-batch-processor.js';
@@ -39,6 +40,11 @@ export interface FlushMetricReaderOptions {
   log: Logger;
   /** Collections kept while the receiver fails (default 32). */
   maxPending?: number;
+  /**
+   * A flush collects at most once in this many ms (default
+   * METRICS_MIN_INTERVAL_MS); SHUTDOWN's first flush always does.
+   */
+  minIntervalMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +64,8 @@ export class FlushMetricReader extends MetricReader {
   private _collecting: Promise<void> = Promise.resolve();
   private _sending: Promise<void> | undefined;
   private _off = false;
+  private _lastCollectMs = Number.NEGATIVE_INFINITY;
+  private _finalCollected = false;
   private readonly _now: () => number;
 
   constructor(private readonly _r: FlushMetricReaderOptions) {
@@ -78,6 +86,27 @@ export class FlushMetricReader extends MetricReader {
   /** Collections waiting to be accepted. */
   get pendingCollections(): number {
     return this._pending.length;
+  }
+
+  /**
+   * A processor flush (`final`: one of SHUTDOWN's passes): collects and
+   * sends at most once a `minIntervalMs`, and at SHUTDOWN's first pass
+   * whatever the interval (finish() collects once more after the last
+   * answers). Collecting with every timer flush (and one per delivery on
+   * Managed Instances) cost 3.5-5 MiB charged and a fifth of the CPU under
+   * 1,000-event batches (npm run bench); deltas not yet collected wait,
+   * whole, for the next collection. Resolves by `deadlineMs` (epoch ms).
+   */
+  onFlush(deadlineMs: number, final: boolean): Promise<void> {
+    const now = this._now();
+    const due = final
+      ? !this._finalCollected
+      : now - this._lastCollectMs >=
+        (this._r.minIntervalMs ?? METRICS_MIN_INTERVAL_MS);
+    if (final) this._finalCollected = true;
+    if (!due) return Promise.resolve();
+    this._lastCollectMs = now;
+    return this.exportNow(deadlineMs);
   }
 
   /**
