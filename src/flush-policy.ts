@@ -34,7 +34,10 @@ const SHUTDOWN_RETRY_PAUSE_MS = 100;
  * collector can take more than 200 ms), so half of what is left
  * (`leftMs`: from SHUTDOWN's receipt to the deadline) is kept for it.
  */
-export function shutdownReserveMs(slowestExportMs: number, leftMs = 0): number {
+export function shutdownReserveMs(
+  slowestExportMs: number,
+  leftMs: number
+): number {
   if (slowestExportMs <= 0) {
     return Math.max(SHUTDOWN_EXPORT_RESERVE_MS, Math.floor(leftMs / 2));
   }
@@ -245,12 +248,12 @@ export class FlushPolicy {
     if (o.managedInstances && (o.bufferTimeoutMs ?? 0) > 0) {
       // What Lambda still buffers lands first: a platform.start in it is
       // an invocation whose report is then waited for.
-      await intake.waitFor(
-        () => false,
+      await sleepUntil(
         Math.min(
           receivedMs + (o.bufferTimeoutMs ?? 0) + DELIVERY_SLACK_MS,
           untilMs
-        )
+        ),
+        this._now
       );
     }
     if (intake.unreported === 0) return;

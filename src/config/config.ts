@@ -378,10 +378,13 @@ export function loadConfig(env: Env, file?: FileSettings): LoadedConfig {
         ? nameOf('METRICS_TEMPORALITY')
         : (file?.origin.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ??
           'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE');
-    const std_ = trimmed(std.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE);
+    const standard = trimmed(
+      std.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE
+    );
     // The spec's `lowmemory` (delta for counters and histograms, cumulative
     // for up-down counters) is what our delta preference already does.
-    const raw = own ?? (std_?.toLowerCase() === 'lowmemory' ? 'delta' : std_);
+    const raw =
+      own ?? (standard?.toLowerCase() === 'lowmemory' ? 'delta' : standard);
     temporality =
       choice<MetricsTemporality>('METRICS_TEMPORALITY', name, raw) ??
       choiceDefault<MetricsTemporality>('METRICS_TEMPORALITY');
