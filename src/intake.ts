@@ -191,6 +191,11 @@ export class Intake {
    * stream): it is waited for at SHUTDOWN until its report comes.
    */
   noteInvoke(requestId: string | undefined): void {
+    // A snapshot is never invoked: an invocation means this environment was
+    // restored, even while its platform.restoreStart still sits in Lambda's
+    // buffer (a SHUTDOWN right after a short invocation can come first,
+    // and what the snapshot held would then go out from every copy).
+    if (this._o.snapStart === true && !this._restored) this._restore();
     if (requestId === undefined || this._unreported.has(requestId)) return;
     if (this._reports.includes(requestId)) return;
     this._unreported.add(requestId);

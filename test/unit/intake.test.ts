@@ -75,4 +75,18 @@ describe('Intake and platform.restoreStart', () => {
       'platform.restoreStart',
     ]);
   });
+
+  it('with SnapStart, an invocation means the restore happened: what the snapshot held is dropped even when SHUTDOWN comes before the buffered restoreStart', () => {
+    const i = intake(true);
+    const r = recording();
+    i.attach(r.pipeline);
+    i.receive([ev('platform.initStart'), ev('platform.initReport')]);
+    i.noteInvoke('r1');
+    expect(i.snapshotDropped).toBe(2);
+    i.releaseHeld();
+    i.receive([ev('platform.restoreStart'), ev('platform.start')]);
+    expect(i.snapshotDropped).toBe(2);
+    expect(r.restores()).toBe(1);
+    expect(r.mapped).toEqual(['platform.restoreStart', 'platform.start']);
+  });
 });
