@@ -342,7 +342,13 @@ async function demo(opts: DemoOptions): Promise<number> {
     checks.unshift(`expected under your settings: ${what.join('; ')}`);
   if (!ownEndpoint && !failedInit)
     checks.push(...exportsPerTrigger(emu, sink.requests, settings));
-  const ok = printFigures(emu, elapsed(), checks, arrivedOk);
+  const ok = printFigures(
+    emu,
+    elapsed(),
+    checks,
+    arrivedOk,
+    ownEndpoint && !failedInit
+  );
   return ok ? 0 : 1;
 }
 
@@ -555,7 +561,9 @@ function printFigures(
   emu: LambdaEmulator,
   elapsedMs: number,
   arrivals: string[],
-  arrivedOk: boolean
+  arrivedOk: boolean,
+  /** Arrivals were not checked (your endpoint): PASS says so. */
+  unchecked = false
 ): boolean {
   let ok = arrivedOk;
   console.log('Figures (from timestamps):');
@@ -596,7 +604,7 @@ function printFigures(
   }
   for (const line of arrivals) console.log(`  ${line}`);
   console.log(
-    `\n${ok ? 'PASS' : 'FAIL'} in ${(elapsedMs / 1000).toFixed(1)} s`
+    `\n${ok ? (unchecked ? 'PASS (deadlines only; arrivals not checked)' : 'PASS') : 'FAIL'} in ${(elapsedMs / 1000).toFixed(1)} s`
   );
   return ok;
 }

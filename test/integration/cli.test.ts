@@ -156,6 +156,7 @@ describe('the demo under the user settings', () => {
         `/base/v1/${sink.requests[0]?.path.includes('traces') ? 'traces' : 'logs'}?key=${secret}`
       );
       expect(sink.requests[0]?.headers.authorization).toBe(`Bearer ${secret}`);
+      expect(r.stdout).toMatch(/PASS \(deadlines only; arrivals not checked\)/);
       expect(r.code).toBe(0);
     } finally {
       await sink.close();
