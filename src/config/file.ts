@@ -292,8 +292,17 @@ export function parseConfigFile(
         `config file ${path}: meter_provider.readers must be a list`
       );
     } else {
+      let used: string | undefined;
       readers.forEach((reader, i) => {
         const at = `meter_provider.readers[${i}]`;
+        // One metrics exporter: the first reader's; a later one (valid or
+        // not) must not replace it.
+        if (used !== undefined) {
+          out.problems.push(
+            `config file ${path}: ${at} ignored: only the first reader (${used}) is used`
+          );
+          return;
+        }
         const periodic = isObj(reader) ? reader.periodic : undefined;
         const exporter =
           isObj(periodic) && isObj(periodic.exporter)
@@ -310,6 +319,7 @@ export function parseConfigFile(
           return;
         }
         const otlpAt = `${at}.periodic.exporter.otlp_http`;
+        used = at;
         readOtlpHttp(http, 'METRICS', otlpAt);
         set(
           'std',
@@ -347,13 +357,12 @@ export function parseConfigFile(
         headers,
         `${at}.headers`
       );
-    set(
-      'std',
+    shared(
       'OTEL_EXPORTER_OTLP_COMPRESSION',
       http.compression,
       `${at}.compression`
     );
-    set('std', 'OTEL_EXPORTER_OTLP_TIMEOUT', http.timeout, `${at}.timeout`);
+    shared('OTEL_EXPORTER_OTLP_TIMEOUT', http.timeout, `${at}.timeout`);
     set(
       'std',
       `OTEL_EXPORTER_OTLP_${signal}_CERTIFICATE`,
@@ -364,8 +373,27 @@ export function parseConfigFile(
       const e = String(http.encoding).toLowerCase();
       const protocol =
         e === 'json' ? 'http/json' : e === 'protobuf' ? 'http/protobuf' : e;
-      set('std', 'OTEL_EXPORTER_OTLP_PROTOCOL', protocol, `${at}.encoding`);
+      shared('OTEL_EXPORTER_OTLP_PROTOCOL', protocol, `${at}.encoding`);
     }
+  }
+
+  /**
+   * A setting every signal shares (one protocol, compression and timeout
+   * for all exports): the first exporter that gives it wins, and another
+   * that gives a different value is said rather than silently changing
+   * the signals before it.
+   */
+  function shared(key: string, value: unknown, origin: string): void {
+    if (value === undefined || value === null) return;
+    const first = out.origin[key];
+    if (out.std[key] !== undefined && first !== undefined) {
+      if (String(value).toLowerCase() !== out.std[key]?.toLowerCase())
+        out.problems.push(
+          `config file ${path}: ${origin} differs from ${first}, which is used (one value for every signal)`
+        );
+      return;
+    }
+    set('std', key, value, origin);
   }
 }
 

@@ -542,7 +542,12 @@ export class MinBatchProcessor implements LogRecordProcessor, SpanProcessor {
         'warn',
         'queue.overflow',
         'queue full; oldest telemetry dropped',
-        { droppedEvents: this.stats.overflowEvents }
+        // Records too: a batch of records that stand for no event (spans'
+        // children, the drop report) drops records and zero events.
+        {
+          droppedEvents: this.stats.overflowEvents,
+          droppedRecords: this.stats.overflowRecords,
+        }
       );
     }
   }

@@ -326,3 +326,29 @@ describe('a header value YAML would misread', () => {
     expect(parsed.problems[0]).toContain('scalar value');
   });
 });
+
+describe('several exporters in one file', () => {
+  const reader = (endpoint: string, extra = '') =>
+    `    - periodic:\n        exporter:\n          otlp_http:\n            endpoint: ${endpoint}\n${extra}`;
+
+  it('the first metrics reader is used; a later one (here invalid) is said and cannot replace it', () => {
+    const yaml = `meter_provider:\n  readers:\n${reader('https://good.example/v1/metrics')}${reader('ftp://bad.example/m')}`;
+    const parsed = parseConfigFile(yaml, 'x.yaml', {});
+    const { config } = loadConfig({}, parsed);
+    expect(config.otlp.metrics?.url).toBe('https://good.example/v1/metrics');
+    expect(parsed.problems.join('\n')).toContain(
+      'meter_provider.readers[1] ignored'
+    );
+  });
+
+  it('a shared setting (encoding, compression) that differs between exporters: the first wins, and the difference is said', () => {
+    const yaml = `logger_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            endpoint: https://h/v1/logs\n            encoding: protobuf\n            compression: none\nmeter_provider:\n  readers:\n${reader('https://h/v1/metrics', '            encoding: json\n            compression: gzip\n')}`;
+    const parsed = parseConfigFile(yaml, 'x.yaml', {});
+    const { config } = loadConfig({}, parsed);
+    expect(config.otlp.protocol).toBe('http/protobuf');
+    expect(config.otlp.compression).toBe('none');
+    expect(
+      parsed.problems.filter((p) => p.includes('differs from'))
+    ).toHaveLength(2);
+  });
+});
